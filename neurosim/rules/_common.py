@@ -1,0 +1,154 @@
+"""Pieces shared by the torch optimizers: validation, the normalised gradient, hashing."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+M32 = 0xFFFFFFFF
+ADDITIVE = "additive"
+
+
+# ------------------------------------------------------------------ validation
+def check_real(name: str, value: Any, *, gt: float | None = None, ge: float | None = None,
+               lt: float | None = None, le: float | None = None) -> float:
+    """Return ``value`` as float or raise ``ValueError("name: must be ..., got ...")``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name}: must be a finite number, got {value!r}")
+    for bound, ok, word in ((gt, lambda b: value > b, ">"), (ge, lambda b: value >= b, ">="),
+                            (lt, lambda b: value < b, "<"), (le, lambda b: value <= b, "<=")):
+        if bound is not None and not ok(bound):
+            raise ValueError(f"{name}: must be {word} {bound}, got {value!r}")
+    return float(value)
+
+
+def check_int(name: str, value: Any, *, ge: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < ge:
+        raise ValueError(f"{name}: must be an integer >= {ge}, got {value!r}")
+    return value
+
+
+def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> Any:
+    if value not in allowed:
+        shown = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name}: must be one of {shown}, got {value!r}")
+    return value
+
+
+def check_optional_bool(name: str, value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"{name}: must be True, False or None, got {value!r}")
+    return value
+
+
+def madam_hyper(group: dict[str, Any]) -> None:
+    """Validate the hyperparameters Madam and LogGridMadam share."""
+    check_real("lr", group["lr"], gt=0.0)
+    check_real("beta", group["beta"], ge=0.0, lt=1.0)
+    check_real("g_bound", group["g_bound"], gt=0.0)
+    check_real("p_scale", group["p_scale"], gt=0.0)
+    check_optional_bool("foreach", group.get("foreach"))
+    check_optional_bool("fused", group.get("fused"))
+
+
+def where(group_index: int, param_index: int) -> str:
+    return f"parameter {param_index} of param group {group_index}"
+
+
+# ------------------------------------------------------- normalised gradient
+def bias_correction(beta: float, step: float) -> float:
+    """``1 - beta**t``: the bias correction of a zero-initialised second moment."""
+    return 1.0 - beta**step
+
+
+def normalised_single(g: torch.Tensor, v: torch.Tensor, beta: float, bc: float,
+                      g_bound: float) -> torch.Tensor:
+    """Update ``v`` in place; return ``clip(g / sqrt(v / bc), -g_bound, g_bound)`` (0/0 -> 0).
+
+    Bernstein et al. (2020), Algorithm 1: ``v <- beta v + (1 - beta) g**2``,
+    ``g* <- g / sqrt(v / (1 - beta**t))``, clipped at ``g_bound``. The denominator is
+    floored at the dtype's smallest normal number, which turns 0/0 into 0 and leaves
+    every other case as the published equation (a gradient whose square underflows
+    is clipped to ``+-g_bound`` either way).
+    """
+    v.mul_(beta).addcmul_(g, g, value=1.0 - beta)
+    denom = (v / bc).sqrt_().clamp_min_(torch.finfo(v.dtype).tiny)
+    return (g / denom).clamp_(-g_bound, g_bound)
+
+
+def normalised_foreach(grads: list[torch.Tensor], vs: list[torch.Tensor], beta: float,
+                       bcs: list[float], g_bound: float) -> list[torch.Tensor]:
+    """Multi-tensor :func:`normalised_single`; the same operations in the same order."""
+    torch._foreach_mul_(vs, beta)
+    torch._foreach_addcmul_(vs, grads, grads, value=1.0 - beta)
+    denom = torch._foreach_div(vs, bcs)
+    torch._foreach_sqrt_(denom)
+    torch._foreach_clamp_min_(denom, [torch.finfo(v.dtype).tiny for v in vs])
+    gn = torch._foreach_div(grads, denom)
+    torch._foreach_clamp_min_(gn, -g_bound)
+    torch._foreach_clamp_max_(gn, g_bound)
+    return gn
+
+
+# --------------------------------------------------------------------- hashing
+def mix32(x: int) -> int:
+    """lowbias32 integer hash (C. Wellons 2018); the same as ``mix32`` in ``_kernels.c``."""
+    x &= M32
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & M32
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & M32
+    x ^= x >> 16
+    return x
+
+
+def step_key(seed: int, step: int) -> int:
+    """The 32-bit key of one optimizer step of one parameter."""
+    return mix32(seed ^ mix32(step))
+
+
+def hash_uniform(n: int, key: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``n`` uniforms in ``[0, 1)`` (24 bits) from a counter hash: ``u_i = mix32(i*phi + key) / 2**32``.
+
+    Identical to the stochastic rounding of the fused C kernel, so both paths draw
+    the same numbers; stateless, so an optimizer resumes bit-identically from its
+    ``state_dict`` (the per-parameter ``seed`` and ``step``).
+    """
+    x = (torch.arange(n, dtype=torch.int64, device=device) * 0x9E3779B9 + key) & M32
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & M32
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & M32
+    x ^= x >> 16
+    return (x >> 8).to(dtype) * (2.0**-24)
+
+
+def use_fused(params: list[torch.Tensor], grads: list[torch.Tensor], fused: bool | None) -> bool:
+    """Whether the fused C kernels apply: CPU, float32, contiguous, kernels built."""
+    if fused is False or not params:
+        return False
+    ok = all(
+        p.device.type == "cpu" and p.dtype == torch.float32 and p.is_contiguous()
+        and g.dtype == torch.float32
+        for p, g in zip(params, grads, strict=True)
+    )
+    if not ok:
+        if fused:
+            raise RuntimeError("fused=True needs float32, contiguous CPU parameters")
+        return False
+    from neurosim.rules import _fused
+
+    if _fused.available():
+        return True
+    if fused:
+        raise RuntimeError("fused=True but the fused CPU kernels could not be built")
+    return False
+
+
+def use_foreach(params: list[torch.Tensor], foreach: bool | None) -> bool:
+    """``foreach=None`` picks the multi-tensor path on CUDA (as torch.optim does)."""
+    if foreach is not None:
+        return foreach
+    return bool(params) and all(p.device.type == "cuda" for p in params)

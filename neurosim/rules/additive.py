@@ -1,0 +1,236 @@
+"""Additive baselines under the same Dale constraint, so that multiplicative and
+additive rules are compared like with like.
+
+* :class:`DaleSGD`, :class:`DaleAdam`: torch's SGD / Adam update on the *sizes* of
+  Dale layers, then sizes below zero are clipped to zero: the synapse falls silent
+  and its sign stays in the layer's sign buffer (Cornford et al. 2021, ICLR,
+  "Learning to live with Dale's principle": projection onto non-negative weights).
+* :class:`QuantizedSGD`: additive steps on a uniform grid of sizes over
+  ``[0, w_max]`` with the same number of levels as the log grid (zero included),
+  stochastic rounding by default: the additive counterpart of
+  :class:`~neurosim.rules.LogGridMadam`.
+
+In every optimizer a parameter group with ``rule="additive"`` is left
+unconstrained (biases, time constants): plain SGD / Adam, no clipping, no grid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch.optim import SGD, Adam, Optimizer
+
+from neurosim.lns import ROUNDINGS
+from neurosim.rules import _common as C
+
+__all__ = ["DaleAdam", "DaleSGD", "QuantizedSGD"]
+
+
+class _ClipToSizes:
+    """Mixin: after the parent's step, clip sizes of ``rule="dale"`` groups at 0."""
+
+    _rules = ("dale", C.ADDITIVE)
+
+    def _add_rule_default(self, rule: str) -> None:
+        C.check_choice("rule", rule, self._rules)
+        self.defaults["rule"] = rule
+        for group in self.param_groups:
+            group.setdefault("rule", rule)
+            C.check_choice("rule", group["rule"], self._rules)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        if "rule" in param_group:
+            C.check_choice("rule", param_group["rule"], self._rules)
+        super().add_param_group(param_group)  # type: ignore[misc]
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
+        loss = super().step(closure)  # type: ignore[misc]
+        for group in self.param_groups:  # type: ignore[attr-defined]
+            if group.get("rule", "dale") == "dale":
+                params = [p for p in group["params"] if p.grad is not None]
+                if params:
+                    torch._foreach_clamp_min_(params, 0.0)
+        return loss
+
+
+class DaleSGD(_ClipToSizes, SGD):
+    """``torch.optim.SGD`` on Dale-layer sizes, then ``size <- max(size, 0)``.
+
+    Takes every argument of :class:`torch.optim.SGD` plus ``rule``: ``"dale"``
+    (default; the parameters are sizes, clipped at 0) or ``"additive"`` (plain SGD,
+    for biases). Passing signed weights in a ``"dale"`` group would clip their
+    negative entries: give Dale layers' sizes, or use ``rule="additive"``.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, *args: Any, rule: str = "dale",
+                 **kwargs: Any) -> None:
+        C.check_real("lr", lr, gt=0.0)
+        super().__init__(params, lr, *args, **kwargs)
+        self._add_rule_default(rule)
+
+
+class DaleAdam(_ClipToSizes, Adam):
+    """``torch.optim.Adam`` on Dale-layer sizes, then ``size <- max(size, 0)``.
+
+    Takes every argument of :class:`torch.optim.Adam` plus ``rule`` (see
+    :class:`DaleSGD`).
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, *args: Any, rule: str = "dale",
+                 **kwargs: Any) -> None:
+        C.check_real("lr", lr, gt=0.0)
+        super().__init__(params, lr, *args, **kwargs)
+        self._add_rule_default(rule)
+
+
+class QuantizedSGD(Optimizer):
+    """Additive SGD on a uniform grid of ``levels`` sizes over ``[0, w_max]``.
+
+    Each synapse stores an integer level ``k``; ``size = k * w_max / (levels - 1)``
+    (level 0 is a silent synapse). A step moves the level by ``-lr * g / delta``
+    with ``delta = w_max / (levels - 1)``, rounded stochastically
+    (``floor(x + u)``, ``u ~ U[0, 1)``) or to nearest, and clipped to the grid.
+    ``w_max = p_scale * rms(size at start)`` per tensor, as for
+    :class:`~neurosim.rules.LogGridMadam`.
+
+    Parameters
+    ----------
+    params:
+        Sizes of Dale layers (>= 0) and, in groups with ``rule="additive"``,
+        unconstrained parameters (plain SGD, not gridded).
+    lr:
+        Learning rate (> 0), in size units per unit gradient.
+    levels:
+        Number of grid levels including zero (>= 2).
+    p_scale:
+        ``w_max`` in units of the initial rms size (> 0).
+    rounding:
+        ``"stochastic"`` (default) or ``"nearest"``.
+    generator:
+        ``torch.Generator`` for the rounding seeds.
+    """
+
+    _rules = ("quantized", C.ADDITIVE)
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 0.01,
+        levels: int = 26,
+        p_scale: float = 3.0,
+        rounding: str = "stochastic",
+        *,
+        rule: str = "quantized",
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self._generator = generator
+        defaults = dict(lr=lr, levels=levels, p_scale=p_scale, rounding=rounding, rule=rule)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        C.check_real("lr", group["lr"], gt=0.0)
+        C.check_int("levels", group["levels"], ge=2)
+        if group["levels"] > 32767:
+            raise ValueError(f"levels: must be <= 32767, got {group['levels']}")
+        C.check_real("p_scale", group["p_scale"], gt=0.0)
+        C.check_choice("rounding", group["rounding"], ROUNDINGS)
+        C.check_choice("rule", group["rule"], self._rules)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        self._validate({**self.defaults, **param_group})
+        super().add_param_group(param_group)
+        gi = len(self.param_groups) - 1
+        group = self.param_groups[gi]
+        if group["rule"] == C.ADDITIVE:
+            return
+        with torch.no_grad():
+            for pi, p in enumerate(group["params"]):
+                if (p < 0).any():
+                    raise ValueError(
+                        f"QuantizedSGD: {C.where(gi, pi)} has negative entries; it quantises "
+                        "sizes (>= 0) of Dale layers (use rule='additive' for signed parameters)"
+                    )
+                rms = float(p.double().pow(2).mean().sqrt()) if p.numel() else 0.0
+                if not rms > 0.0:
+                    raise ValueError(f"QuantizedSGD: {C.where(gi, pi)} is all zero; w_max needs rms > 0")
+                state = self.state[p]
+                state["w_max"] = group["p_scale"] * rms
+                state["step"] = torch.tensor(0.0)
+                state["seed"] = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator))
+                delta = state["w_max"] / (group["levels"] - 1)
+                k = torch.floor(p.double() / delta + 0.5).clamp_(0, group["levels"] - 1)
+                state["level"] = k.to(torch.int16)
+                p.copy_(k * delta)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """As ``Optimizer.load_state_dict``, keeping levels integer (torch casts them)."""
+        super().load_state_dict(state_dict)
+        for state in self.state.values():
+            if "level" in state:
+                state["level"] = state["level"].to(torch.int16)
+
+    def grid_of(self, p: torch.Tensor) -> None:
+        """Uniform grids are not log grids: snapshots keep sizes only."""
+        return None
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
+        """Perform one optimisation step (optionally re-evaluating ``closure``)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if group["rule"] == C.ADDITIVE:
+                    p.add_(p.grad, alpha=-group["lr"])
+                    continue
+                state = self.state[p]
+                state["step"] += 1
+                top = group["levels"] - 1
+                delta = state["w_max"] / top
+                x = state["level"].to(p.dtype).add_(p.grad, alpha=-group["lr"] / delta)
+                if group["rounding"] == "stochastic":
+                    key = C.step_key(state["seed"], int(state["step"].item()))
+                    x.add_(C.hash_uniform(p.numel(), key, p.dtype, p.device).view_as(p))
+                else:
+                    x.add_(0.5)
+                k = x.floor_().clamp_(0, top)
+                state["level"].copy_(k)
+                p.copy_(k * delta)
+        return loss
+
+
+def param_groups(model: torch.nn.Module, **additive: Any) -> list[dict[str, Any]]:
+    """Split a model's parameters into synapses and the rest, for any neurosim optimizer.
+
+    Synapses are Dale-layer sizes (a parameter named ``size``) and weight matrices
+    (two or more dimensions); everything else (biases, gains, time constants) goes
+    into a second group with ``rule="additive"`` plus any ``additive`` overrides
+    (e.g. ``lr=1e-3``), because a multiplicative rule cannot move a zero bias.
+
+    >>> groups = param_groups(torch.nn.Linear(3, 2))
+    >>> [len(g["params"]) for g in groups], groups[1]["rule"]
+    ([1, 1], 'additive')
+    """
+    synapses, others = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        leaf = name.rsplit(".", 1)[-1]
+        (synapses if leaf == "size" or p.dim() >= 2 else others).append(p)
+    groups: list[dict[str, Any]] = [{"params": synapses}]
+    if others:
+        groups.append({"params": others, "rule": C.ADDITIVE, **additive})
+    if not synapses:
+        raise ValueError("model: has no synapse parameters (no 'size' and no weight matrix)")
+    if any(not math.isfinite(float(v)) for k, v in additive.items() if isinstance(v, (int, float))):
+        raise ValueError("additive: overrides must be finite numbers")
+    return groups
