@@ -1,0 +1,37 @@
+# Two commands for a fresh clone:  make quickstart   and   make test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The CPU build of torch goes in first: a plain `torch` requirement would pull several GB
+# of CUDA packages. Elsewhere, point pip at a CPU wheel index with PIP_EXTRA_INDEX_URL.
+TORCH  ?= torch==2.13.0
+STAMP  := $(VENV)/.neurosim-installed
+
+.PHONY: quickstart test test-all lint bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+quickstart: $(STAMP)
+	$(BIN)/python experiments/demo_loggrid_digits.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q --runslow
+
+lint: $(STAMP)
+	$(BIN)/ruff check neurosim tests experiments benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/optimizer_step.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

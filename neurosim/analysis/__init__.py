@@ -1,0 +1,1 @@
+"""Analysis of synapse sizes: distribution fits, reference data, precision, dynamics, figures."""

@@ -1,0 +1,231 @@
+"""Figures of synapse-size distributions and their fits (matplotlib, Agg backend).
+
+Densities are drawn *per unit natural log of size* (``s f(s)``) against a log size
+axis, so that a log-normal looks like a bell and shapes are comparable across
+families and data sets. Every function takes an optional ``ax`` and returns the
+axes (or figure) it drew on; :func:`save_figure` writes PNG and SVG atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; must precede pyplot
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from neurosim._io import atomic_path  # noqa: E402
+from neurosim.analysis import fits  # noqa: E402
+from neurosim.lns import LogGrid  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+Reference = Callable[[np.ndarray], np.ndarray] | tuple[str, float, float]
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4.0))
+    return ax
+
+
+def _reference_curve(reference: Reference, s: np.ndarray) -> tuple[str, np.ndarray]:
+    if isinstance(reference, tuple):
+        if len(reference) != 3:
+            raise ValueError(
+                f"reference: a tuple must be (label, mu, sigma), got {len(reference)} items"
+            )
+        label, mu, sigma = reference
+        z = (np.log(s) - float(mu)) / float(sigma)
+        return str(label), np.exp(-0.5 * z * z) / (float(sigma) * np.sqrt(2 * np.pi))
+    if callable(reference):
+        return str(getattr(reference, "label", "reference")), np.asarray(reference(s), float)
+    raise ValueError(
+        "reference: must be a callable or a (label, mu, sigma) tuple, "
+        f"got {type(reference).__name__}"
+    )
+
+
+def plot_fit(
+    report: fits.FitReport,
+    ax: Axes | None = None,
+    reference: Reference | None = None,
+    families: list[str] | None = None,
+    unit: str | None = None,
+    bins: int = 60,
+    title: str | None = None,
+) -> Axes:
+    """Histogram of the positive sizes (log axis) with the fitted densities overlaid.
+
+    Parameters
+    ----------
+    report:
+        A :class:`~neurosim.analysis.fits.FitReport`.
+    ax:
+        Axes to draw on (default: a new figure).
+    reference:
+        Optional reference curve: a callable ``f(sizes) -> density per unit ln size``
+        (its ``label`` attribute names it) or a ``(label, mu, sigma)`` log-normal.
+    families:
+        Families to overlay (default: all fitted, best first).
+    unit:
+        Size unit for the x label (default the report's).
+    bins:
+        Histogram bins in ln size (continuous data; binned data use the grid levels).
+    title:
+        Axes title (default: best family and silent fraction).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    unit = report.unit if unit is None else unit
+    x = report.positive_sizes()
+    lx = np.log(x)
+    fams = families or sorted(report.results, key=lambda k: report.results[k].aic)
+    if report.binned:
+        g = report.grid
+        frac = np.bincount(report.levels(), minlength=g.levels) / x.size
+        ln_s = np.log(g.sizes())
+        edges = np.exp(np.concatenate((ln_s - 0.5 * g.step, [ln_s[-1] + 0.5 * g.step])))
+        ax.stairs(frac / g.step, edges, fill=True, alpha=0.35, color="0.4", label="data (levels)")
+        for name in fams:
+            p = fits.level_probabilities(name, report.results[name].params, g, report.rounding)
+            ax.plot(g.sizes(), p / g.step, marker="o", ms=3, lw=1, label=f"{name} (binned)")
+        lo, hi = edges[0], edges[-1]
+    else:
+        span = lx.max() - lx.min()
+        lo_l, hi_l = lx.min() - 0.05 * span, lx.max() + 0.05 * span
+        dens, e = np.histogram(lx, bins=bins, range=(lo_l, hi_l), density=True)
+        ax.stairs(dens, np.exp(e), fill=True, alpha=0.35, color="0.4", label="data")
+        lo, hi = np.exp(lo_l), np.exp(hi_l)
+        s = np.exp(np.linspace(lo_l, hi_l, 400))
+        for name in fams:
+            ax.plot(s, fits.density_per_log_size(name, report.results[name].params, s), lw=1.5,
+                    label=name)
+    if reference is not None:
+        s = np.exp(np.linspace(np.log(lo), np.log(hi), 400))
+        label, y = _reference_curve(reference, s)
+        ax.plot(s, y, "k--", lw=1.5, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"size ({unit})")
+    ax.set_ylabel("density per unit ln size")
+    ax.set_title(
+        title
+        if title is not None
+        else f"best: {report.best}; n={report.n}, silent {100 * report.silent_fraction:.1f} %"
+    )
+    ax.legend(fontsize="small", frameon=False)
+    return ax
+
+
+def plot_qq(
+    report: fits.FitReport,
+    family: str = "lognorm",
+    ax: Axes | None = None,
+    unit: str | None = None,
+    max_points: int = 2000,
+) -> Axes:
+    """Q-Q plot of ln size against the fitted family's quantiles (a line means a good fit).
+
+    For the default ``lognorm`` the x axis is ``mu + sigma * Phi^-1(p)``. Plots at
+    most ``max_points`` evenly spaced quantiles.
+    """
+    ax = _axes(ax)
+    if family not in report.results:
+        raise ValueError(f"family: {family!r} was not fitted; fitted: {', '.join(report.results)}")
+    unit = report.unit if unit is None else unit
+    x = report.positive_sizes()
+    n = x.size
+    idx = np.unique(np.linspace(0, n - 1, min(n, max_points)).round().astype(int))
+    q = (idx + 0.5) / n
+    with np.errstate(divide="ignore"):
+        theo = np.log(fits.ppf(family, report.results[family].params, q))
+    emp = np.log(x[idx])
+    ax.plot(theo, emp, ".", ms=3, label="data")
+    ok = np.isfinite(theo)
+    lims = [min(theo[ok].min(), emp.min()), max(theo[ok].max(), emp.max())]
+    ax.plot(lims, lims, "k-", lw=1, label="y = x")
+    ax.set_xlabel(f"{family} quantile of ln size (ln {unit})")
+    ax.set_ylabel(f"sample quantile of ln size (ln {unit})")
+    ax.set_title(f"Q-Q against fitted {family}")
+    ax.legend(fontsize="small", frameon=False)
+    return ax
+
+
+def plot_level_occupancy(
+    levels: np.ndarray,
+    grid: LogGrid,
+    ax: Axes | None = None,
+    label: str | None = None,
+) -> Axes:
+    """Bars of the fraction of synapses on each grid level (level 0 = smallest size)."""
+    ax = _axes(ax)
+    lv = np.asarray(levels).ravel()
+    if lv.size == 0:
+        raise ValueError("levels: empty; nothing to plot")
+    if lv.min() < 0 or lv.max() >= grid.levels:
+        raise ValueError(f"levels: must be in 0..{grid.levels - 1}, got {lv.min()}..{lv.max()}")
+    frac = np.bincount(lv.astype(np.int64), minlength=grid.levels) / lv.size
+    ax.bar(np.arange(grid.levels), frac, width=0.85, alpha=0.7, label=label)
+    ax.set_xlabel(f"level (0 = w_max/{grid.ratio:.3g}, {grid.levels - 1} = w_max)")
+    ax.set_ylabel("fraction of synapses")
+    if label:
+        ax.legend(fontsize="small", frameon=False)
+    return ax
+
+
+def plot_runs(
+    reports: Mapping[str, fits.FitReport],
+    families: list[str] | None = None,
+    reference: Reference | None = None,
+    unit: str | None = None,
+    ncols: int | None = None,
+) -> Figure:
+    """Side-by-side panels of several runs (e.g. one per rule) on shared axes.
+
+    Each panel shows one report's histogram with the best family and, if fitted,
+    ``lognorm`` (or the given ``families``).
+    """
+    if not reports:
+        raise ValueError("reports: empty; give at least one {name: FitReport}")
+    k = len(reports)
+    ncols = ncols or min(k, 4)
+    nrows = int(np.ceil(k / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), sharex=True,
+                             sharey=True, squeeze=False)
+    for ax, (name, rep) in zip(axes.ravel(), reports.items(), strict=False):
+        fams = families or list(dict.fromkeys([rep.best] + (["lognorm"] if "lognorm" in
+                                                            rep.results else [])))
+        plot_fit(rep, ax=ax, reference=reference, families=fams, unit=unit,
+                 title=f"{name}: best {rep.best}, silent {100 * rep.silent_fraction:.1f} %")
+    for ax in axes.ravel()[k:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Figure, path_without_suffix: str | os.PathLike[str]) -> list[Path]:
+    """Write ``fig`` as ``<path>.png`` and ``<path>.svg`` atomically; return both paths."""
+    stem = Path(path_without_suffix)
+    if stem.suffix.lower() in (".png", ".svg"):
+        stem = stem.with_suffix("")
+    out = []
+    for ext in ("png", "svg"):
+        path = stem.with_name(f"{stem.name}.{ext}")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+        out.append(path)
+    return out
+
+
+__all__ = ["plot_fit", "plot_level_occupancy", "plot_qq", "plot_runs", "save_figure"]
