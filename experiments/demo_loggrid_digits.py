@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="3 epochs (a smoke test)")
+    parser.add_argument("--quick", action="store_true", help="10 epochs (a smoke test, under a second)")
     args = parser.parse_args(argv)
-    epochs = 3 if args.quick else args.epochs
+    epochs = 10 if args.quick else args.epochs
 
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)

@@ -349,7 +349,7 @@ def _em_mix2(v: np.ndarray, w: np.ndarray, extra_var: float = 0.0) -> dict[str, 
             l2 = math.log1p(-w1) - 0.5 * math.log(v2) - 0.5 * (v - mu2) ** 2 / v2
             lse = np.logaddexp(l1, l2)
             ll = float(np.dot(w, lse))
-            if ll - ll_old < 1e-10 * max(1.0, abs(ll)):
+            if ll - ll_old < 1e-9 * max(1.0, abs(ll)):
                 break
             ll_old = ll
             r1 = np.exp(l1 - lse) * w
@@ -366,7 +366,7 @@ def _em_mix2(v: np.ndarray, w: np.ndarray, extra_var: float = 0.0) -> dict[str, 
 
     # a short run from every start, then the best one to convergence
     short = [run(t, 40) for t in starts]
-    best = run(max(short, key=lambda r: r[0])[1], 1500)
+    best = run(max(short, key=lambda r: r[0])[1], 1000)
     w1, mu1, s1, mu2, s2 = best[1]
     if mu1 > mu2:
         w1, mu1, s1, mu2, s2 = 1.0 - w1, mu2, s2, mu1, s1
