@@ -12,6 +12,7 @@ import neurosim
 # a parser whose defaults include ``func(args) -> int``. Imports stay lazy so that
 # ``neurosim --help`` does not pay for torch or brian2.
 _SUBCOMMANDS: tuple[tuple[str, str], ...] = (
+    ("run, sweep, report", "neurosim.runner.cli"),
     ("fit", "neurosim.analysis.fit_cli"),
 )
 

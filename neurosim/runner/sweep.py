@@ -1,0 +1,327 @@
+"""Sweeps: many runs from one base config, on a local process pool or a Dask cluster.
+
+A sweep file (TOML)::
+
+    name = "rules"
+    base = "digits.toml"          # a run config, relative to this file
+    seeds = [0, 1, 2]
+
+    [[condition]]                 # one per rule (or network, or grid)
+    label = "Dale + LogGridMadam"
+    seeds = [0]                   # optional: this condition's own seeds
+    set = { "rule.name" = "loggrid_madam" }
+
+    [[condition]]
+    label = "ANN + Adam"
+    config = "ann.toml"           # optional: another base for this condition
+    set = { "network.dale" = false, "rule.name" = "adam", "rule.lr" = 1e-3 }
+
+    [vary]                        # optional: a product over values, for every condition
+    "rule.lr" = [1e-3, 1e-2]
+
+Every run is an independent task keyed by the hash of its resolved config: an
+interrupted sweep started again skips finished runs and resumes the others from
+their checkpoints, and two sweeps that share a run share its directory.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import copy
+import itertools
+import math
+import multiprocessing
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neurosim._io import write_json
+from neurosim.runner.config import (
+    ConfigError,
+    _fmt,
+    _name,
+    _number,
+    apply_overrides,
+    config_hash,
+    read_toml,
+    resolve,
+)
+
+SWEEP_KEYS = ("name", "description", "base", "seeds", "condition", "vary", "workers")
+CONDITION_KEYS = ("label", "config", "set", "name", "seeds")
+
+
+@dataclass
+class Task:
+    """One run of a sweep: its condition label, seed, varied values and resolved config."""
+
+    label: str
+    seed: int
+    varied: dict[str, Any]
+    config: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.config['name']}-{config_hash(self.config)}"
+
+
+@dataclass
+class Sweep:
+    """A validated sweep: its name, tasks in order, and the folder it was read from."""
+
+    name: str
+    description: str
+    tasks: list[Task]
+    labels: list[str]
+    source: Path | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}-{config_hash({'runs': [t.key for t in self.tasks]})}"
+
+
+def _slug(text: str) -> str:
+    out = "".join(c.lower() if c.isalnum() else "-" for c in text)
+    while "--" in out:
+        out = out.replace("--", "-")
+    return out.strip("-")[:48] or "run"
+
+
+def load_sweep(path: str | os.PathLike[str], *, quick: bool = False) -> Sweep:
+    """Read and validate a sweep file; every run's config is resolved before anything runs."""
+    path = Path(path)
+    raw = read_toml(path)
+    return build_sweep(raw, base_dir=path.parent, default_name=path.stem, quick=quick)
+
+
+def build_sweep(raw: Mapping[str, Any], *, base_dir: Path = Path("."), default_name: str = "sweep",
+                quick: bool = False) -> Sweep:
+    """Validate a parsed sweep (see the module docstring) and expand it into tasks."""
+    import difflib
+
+    for k in raw:
+        if k not in SWEEP_KEYS:
+            hint = difflib.get_close_matches(k, SWEEP_KEYS, n=1)
+            did = f"did you mean {_fmt(hint[0])}? " if hint else ""
+            raise ConfigError(k, f"unknown sweep key; {did}(allowed: {', '.join(SWEEP_KEYS)})")
+    name = _name("name", raw.get("name", default_name))
+    seeds = _seeds(raw.get("seeds", None), "seeds")
+    conditions = raw.get("condition", [{}])
+    if not isinstance(conditions, list) or not conditions:
+        raise ConfigError("condition", "must be a list of tables ([[condition]] entries)")
+    vary = raw.get("vary", {})
+    if not isinstance(vary, dict):
+        raise ConfigError("vary", f"must be a table of key = [values], got {_fmt(vary)}")
+    for k, vals in vary.items():
+        if not isinstance(vals, list) or not vals:
+            raise ConfigError(f"vary.{k}", f"must be a non-empty list of values, got {_fmt(vals)}")
+    base_cache: dict[Path, dict[str, Any]] = {}
+
+    def base_of(ref: Any, key: str) -> dict[str, Any]:
+        if ref is None:
+            return {}
+        if not isinstance(ref, str):
+            raise ConfigError(key, f"must be a path to a run config, got {_fmt(ref)}")
+        p = (base_dir / ref).resolve()
+        if p not in base_cache:
+            try:
+                base_cache[p] = read_toml(p)
+            except ConfigError as exc:
+                raise ConfigError(key, str(exc)) from None
+        return copy.deepcopy(base_cache[p])
+
+    sweep_base = base_of(raw.get("base"), "base")
+    tasks: list[Task] = []
+    labels: list[str] = []
+    keys_seen: set[str] = set()
+    for ci, cond in enumerate(conditions):
+        where = f"condition[{ci}]"
+        if not isinstance(cond, dict):
+            raise ConfigError(where, "must be a table")
+        for k in cond:
+            if k not in CONDITION_KEYS:
+                hint = difflib.get_close_matches(k, CONDITION_KEYS, n=1)
+                did = f"did you mean {_fmt(hint[0])}? " if hint else ""
+                raise ConfigError(f"{where}.{k}", f"unknown key; {did}(allowed: {', '.join(CONDITION_KEYS)})")
+        base = base_of(cond["config"], f"{where}.config") if "config" in cond else copy.deepcopy(sweep_base)
+        if not base:
+            raise ConfigError(where, "has no config: give the sweep a base or the condition a config")
+        sets = cond.get("set", {})
+        if not isinstance(sets, dict):
+            raise ConfigError(f"{where}.set", f"must be a table of dotted keys, got {_fmt(sets)}")
+        label = cond.get("label") or ", ".join(f"{k}={v}" for k, v in sets.items()) or f"condition {ci}"
+        if not isinstance(label, str):
+            raise ConfigError(f"{where}.label", f"must be a string, got {_fmt(label)}")
+        run_name = _name(f"{where}.name", cond.get("name", f"{name}-{_slug(label)}"))
+        for combo in itertools.product(*vary.values()):
+            varied = dict(zip(vary.keys(), combo, strict=True))
+            full_label = label + "".join(f", {k}={v}" for k, v in varied.items())
+            if full_label in labels:
+                raise ConfigError(where, f"label {full_label!r} is used twice; labels must differ")
+            labels.append(full_label)
+            for seed in _seeds(cond.get("seeds", seeds), f"{where}.seeds") or [None]:
+                over = {**sets, **varied, "name": run_name}
+                if seed is not None:
+                    over["seed"] = seed
+                try:
+                    cfg = resolve(apply_overrides(base, over), quick=quick)
+                except ConfigError as exc:
+                    raise ConfigError(f"{where} ({label})", str(exc)) from None
+                task = Task(full_label, cfg["seed"], varied, cfg)
+                if task.key in keys_seen:
+                    raise ConfigError(where, f"run {task.key} appears twice in the sweep")
+                keys_seen.add(task.key)
+                tasks.append(task)
+    return Sweep(name=name, description=str(raw.get("description", "")), tasks=tasks, labels=labels,
+                 source=base_dir, meta={"quick": quick})
+
+
+def _seeds(seeds: Any, key: str) -> list[int] | None:
+    if seeds is None:
+        return None
+    if not isinstance(seeds, list) or not seeds:
+        raise ConfigError(key, f"must be a non-empty list of integers >= 0, got {_fmt(seeds)}")
+    out = [_number(ge=0, integer=True)(f"{key}[{i}]", s) for i, s in enumerate(seeds)]
+    if len(set(out)) != len(out):
+        raise ConfigError(key, f"must not repeat a seed, got {out}")
+    return out
+
+
+# ----------------------------------------------------------------------------- executors
+def worker_threads(workers: int, cores: int | None = None) -> int:
+    """Torch threads per worker so that workers x threads does not exceed the cores."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
+def _run_task(config: dict[str, Any], root: str, threads: int) -> dict[str, Any]:
+    """Worker entry point (module level so that process pools and Dask can pickle it)."""
+    from neurosim.runner.run import execute
+
+    cfg = dict(config)
+    if cfg["threads"] == 0 or cfg["threads"] > threads:
+        # the thread count is part of what makes a run reproducible; record what was used
+        import torch
+
+        torch.set_num_threads(threads)
+    outcome = execute(cfg, root, progress=False, echo=lambda *a, **k: None)
+    return {"path": str(outcome.path), "ran": outcome.ran, "final": outcome.final}
+
+
+@dataclass
+class SweepOutcome:
+    """Paths and finals of the sweep's runs, and which failed."""
+
+    results: dict[str, dict[str, Any]]
+    failed: dict[str, str]
+    sweep_dir: Path
+
+
+def run_sweep(sweep: Sweep, root: str | os.PathLike[str] = "runs", *, workers: int | None = None,
+              dask: str | None = None, progress: bool = True, echo: Any = print) -> SweepOutcome:
+    """Run every task not yet finished; write ``sweep.json`` and the sweep report.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Processes (local pool) or Dask workers for ``dask="local"``; default the
+        core count (at most the number of runs). ``1`` runs in this process.
+    dask : str, optional
+        ``"local"`` for a :class:`dask.distributed.LocalCluster`, or a scheduler
+        address (``tcp://host:8786``). Failed tasks are retried twice.
+    """
+    from tqdm.auto import tqdm
+
+    from neurosim.runner.rundir import RunDir
+
+    root = Path(root)
+    todo = [t for t in sweep.tasks if not RunDir(root / t.key).done]
+    n_workers = max(1, min(workers or os.cpu_count() or 1, max(1, len(todo))))
+    threads = worker_threads(n_workers)
+    echo(f"sweep {sweep.name}: {len(sweep.tasks)} runs, {len(sweep.tasks) - len(todo)} already finished, "
+         f"{len(todo)} to run on {'dask ' + dask if dask else f'{n_workers} worker(s)'}")
+    results: dict[str, dict[str, Any]] = {}
+    failed: dict[str, str] = {}
+    bar = tqdm(total=len(todo), desc=f"sweep {sweep.name}", disable=not progress)
+
+    def done(task: Task, res: dict[str, Any] | None, err: BaseException | None) -> None:
+        if err is not None:
+            failed[task.key] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            echo(f"run failed: {task.key}: {failed[task.key]}")
+        else:
+            results[task.key] = res or {}
+        bar.update(1)
+
+    if todo and dask:
+        _run_dask(todo, str(root), dask, n_workers, done)
+    elif todo and n_workers == 1:
+        for t in todo:
+            try:
+                done(t, _run_task(t.config, str(root), threads), None)
+            except Exception as exc:  # one failed run must not lose the others
+                done(t, None, exc)
+    elif todo:
+        ctx = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_run_task, t.config, str(root), threads): t for t in todo}
+            for fut in cf.as_completed(futures):
+                exc = fut.exception()
+                done(futures[fut], None if exc else fut.result(), exc)
+    bar.close()
+    from neurosim.runner.aggregate import write_sweep_report
+
+    sweep_dir = root / "sweeps" / sweep.key
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    write_json(sweep_dir / "sweep.json", {
+        "name": sweep.name, "description": sweep.description, "labels": sweep.labels,
+        "runs": [{"label": t.label, "seed": t.seed, "varied": t.varied, "dir": f"../../{t.key}"}
+                 for t in sweep.tasks],
+        "failed": failed,
+    })
+    write_sweep_report(sweep_dir)
+    return SweepOutcome(results, failed, sweep_dir)
+
+
+def _run_dask(todo: Sequence[Task], root: str, address: str, n_workers: int, done: Any) -> None:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ConfigError("--dask", "needs dask.distributed: pip install 'neurosim[distributed]'") from None
+    cluster = None
+    if address == "local":
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(address)
+    threads = 1 if cluster is not None else worker_threads(1)
+    try:
+        futures = {client.submit(_run_task, t.config, root, threads, key=f"neurosim-{t.key}", pure=False,
+                                 retries=2): t for t in todo}
+        for fut in as_completed(list(futures)):
+            task = futures[fut]
+            try:
+                done(task, fut.result(), None)
+            except Exception as exc:
+                done(task, None, exc)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def bootstrap_ci(values: Sequence[float], n_boot: int = 10_000, level: float = 0.95, seed: int = 0
+                 ) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean (NaN with fewer than 2 values)."""
+    import numpy as np
+
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    if v.size < 2:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, (n_boot, v.size))].mean(axis=1)
+    a = (1 - level) / 2
+    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))

@@ -1,0 +1,394 @@
+"""Training of torch networks (rate MLP, rate RNN, surrogate-gradient SNN) for one run.
+
+:func:`prepare` builds the task, model, optimizer and scheduler from a resolved
+config (so that bad values fail before any directory exists); :func:`train` runs
+the epochs with checkpoints, snapshots and metrics in a :class:`RunDir`.
+
+Resuming is exact: the batch order of epoch ``e`` is drawn from a generator
+seeded by ``(seed, e)``, generated trials from ``(seed, e, batch)``, and the
+checkpoint holds the model, the optimizer (its ``state_dict`` includes
+``LogGridMadam``'s integer levels and rounding seed), the scheduler, every
+``torch.Generator`` owned by the model or the optimizer, torch's global RNG and
+the position inside the epoch. Same seed and thread count give the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from neurosim import snapshot as snap
+from neurosim.runner.config import CLASSIFICATION_TASKS, ConfigError
+from neurosim.runner.rundir import RunDir
+
+
+class Interrupted(Exception):
+    """Raised after a checkpoint was saved because the user pressed Ctrl-C."""
+
+
+@dataclass
+class Setup:
+    """Everything a torch run needs, built from the config."""
+
+    config: dict[str, Any]
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    device: torch.device
+    data: Any = None  # ClassificationData
+    task: Any = None  # CognitiveTask
+    generators: dict[str, torch.Generator] = field(default_factory=dict)
+
+
+def _seed_from(*parts: int) -> int:
+    """A 63-bit seed from integers (numpy's SeedSequence mixing)."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(2, np.uint64)[0] >> 1)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda`` (error if absent) or ``auto`` (cuda when available)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device", "cuda requested but torch sees no CUDA device (use cpu or auto)")
+    return torch.device(name)
+
+
+def _keyed(key: str, fn: Callable[[], Any]) -> Any:
+    """Run ``fn``; a ValueError/TypeError from it becomes a ConfigError prefixed with ``key``."""
+    try:
+        return fn()
+    except ConfigError:
+        raise
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(key, msg) from None
+
+
+def prepare(config: dict[str, Any]) -> Setup:
+    """Build task, model, optimizer and scheduler; raise :class:`ConfigError` on bad values."""
+    from neurosim import models
+    from neurosim.tasks import load_digits_split, load_npz_classification, make_task
+
+    device = resolve_device(config["device"])
+    seed = config["seed"]
+    net = dict(config["network"])
+    kind = net.pop("kind")
+    task_cfg = dict(config["task"])
+    task_name = task_cfg.pop("name")
+    data = task = None
+    if task_name in CLASSIFICATION_TASKS:
+        if task_name == "digits":
+            data = _keyed("task", lambda: load_digits_split(seed=seed, **task_cfg))
+        else:
+            path = task_cfg.pop("path")
+            data = _keyed("task.path", lambda: load_npz_classification(path, seed=seed, **task_cfg))
+        n_in, n_out = data.n_features, data.n_classes
+    else:
+        params = dict(task_cfg.get("params", {}))
+        if "dt" in params and not math.isclose(params["dt"], net["dt"] * 1000.0):
+            raise ConfigError("task.params.dt", f"must equal network.dt in ms ({net['dt'] * 1000:g}), "
+                                                f"got {params['dt']!r}")
+        params["dt"] = net["dt"] * 1000.0
+        task = _keyed("task.params", lambda: make_task(task_name, **params))
+        n_in, n_out = task.n_in, task.n_out
+
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = _keyed("network", lambda: models.build(kind, n_in, n_out, generator=gen, **net))
+    model = model.to(device)
+    rule_gen = torch.Generator().manual_seed(_seed_from(seed, 1))
+    optimizer = _keyed("rule", lambda: make_optimizer(config["rule"], model, rule_gen))
+    scheduler = None
+    if config["schedule"]["name"] != "none":
+        cls = getattr(torch.optim.lr_scheduler, config["schedule"]["name"])
+        scheduler = _keyed("schedule.params", lambda: cls(optimizer, **config["schedule"]["params"]))
+    return Setup(config=config, model=model, optimizer=optimizer, scheduler=scheduler, device=device,
+                 data=data, task=task, generators={"init": gen, "rule": rule_gen})
+
+
+def make_optimizer(rule: dict[str, Any], model: nn.Module, generator: torch.Generator
+                   ) -> torch.optim.Optimizer:
+    """The optimizer a ``[rule]`` table describes, biases on an additive rule where needed."""
+    from neurosim.rules import DaleAdam, DaleSGD, LogGridMadam, Madam, QuantizedSGD, param_groups
+
+    name, lr = rule["name"], rule["lr"]
+    bias = {"lr": rule["bias_lr"]} if rule.get("bias_lr") else {}
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, betas=tuple(rule["betas"]))
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=rule["momentum"])
+    if name == "madam":
+        return Madam(param_groups(model, **bias), lr=lr, beta=rule["beta"], g_bound=rule["g_bound"],
+                     p_scale=rule["p_scale"])
+    if name == "loggrid_madam":
+        return LogGridMadam(param_groups(model, **bias), lr=lr, levels=rule["levels"],
+                            ratio=rule["ratio"], step=rule["step"], rounding=rule["rounding"],
+                            init=rule["init"], beta=rule["beta"], g_bound=rule["g_bound"],
+                            p_scale=rule["p_scale"], generator=generator)
+    if name == "dale_adam":
+        return DaleAdam(param_groups(model), lr=lr, betas=tuple(rule["betas"]))
+    if name == "dale_sgd":
+        return DaleSGD(param_groups(model), lr=lr, momentum=rule["momentum"])
+    if name == "quantized_sgd":
+        return QuantizedSGD(param_groups(model, **bias), lr=lr, levels=rule["levels"],
+                            p_scale=rule["p_scale"], rounding=rule["rounding"], generator=generator)
+    raise ConfigError("rule.name", f"{name!r} is not a torch rule")
+
+
+# ----------------------------------------------------------------------------- generator state
+def _generators(setup: Setup) -> dict[str, torch.Generator]:
+    """Every torch.Generator reachable from the model's modules and the optimizer."""
+    found: dict[str, torch.Generator] = dict(setup.generators)
+    for mname, module in setup.model.named_modules():
+        for attr, value in vars(module).items():
+            if isinstance(value, torch.Generator):
+                found[f"model.{mname}.{attr}"] = value
+    for attr, value in vars(setup.optimizer).items():
+        if isinstance(value, torch.Generator):
+            found[f"optimizer.{attr}"] = value
+    return found
+
+
+def _rng_state(setup: Setup) -> dict[str, Any]:
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        "generators": {k: g.get_state() for k, g in _generators(setup).items()},
+    }
+
+
+def _set_rng_state(setup: Setup, state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    gens = _generators(setup)
+    for k, s in state["generators"].items():
+        if k in gens:
+            gens[k].set_state(s)
+
+
+# ----------------------------------------------------------------------------- the loop
+class _StopFlag:
+    """SIGINT sets a flag; the loop checks it between optimizer steps (never mid-step)."""
+
+    def __init__(self) -> None:
+        self.set = False
+        self._old: Any = None
+
+    def __enter__(self) -> _StopFlag:
+        try:
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread (e.g. a Dask worker thread)
+            self._old = None
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.set:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        self.set = True
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def _batches(setup: Setup, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+    cfg, seed = setup.config, setup.config["seed"]
+    bs = cfg["train"]["batch_size"]
+    if setup.data is not None:
+        X = torch.from_numpy(setup.data.X_train)
+        y = torch.from_numpy(setup.data.y_train)
+        g = torch.Generator().manual_seed(_seed_from(seed, 2, epoch))
+        for idx in torch.randperm(len(X), generator=g).split(bs):
+            yield X[idx], y[idx]
+    else:
+        for b in range(cfg["train"]["batches_per_epoch"]):
+            rng = np.random.default_rng([seed, 3, epoch, b])
+            inputs, targets, mask = setup.task.batch(bs, rng)
+            yield torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(mask)
+
+
+def _loss(setup: Setup, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    batch = tuple(t.to(setup.device) for t in batch)
+    if setup.data is not None:
+        x, y = batch
+        return nn.functional.cross_entropy(setup.model(x), y)
+    inputs, targets, mask = batch
+    out = setup.model(inputs)
+    ce = nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1),
+                                     reduction="none")
+    m = mask.reshape(-1)
+    return (ce * m).sum() / m.sum()
+
+
+def _shuffle_gradients(setup: Setup, epoch: int, b: int) -> None:
+    """Control condition: permute each synapse gradient across its synapses."""
+    g = torch.Generator().manual_seed(_seed_from(setup.config["seed"], 4, epoch, b))
+    for group in setup.optimizer.param_groups:
+        if group.get("rule") == "additive":
+            continue
+        for p in group["params"]:
+            if p.grad is not None:
+                flat = p.grad.reshape(-1)
+                perm = torch.randperm(flat.numel(), generator=g).to(flat.device)
+                p.grad.copy_(flat[perm].reshape(p.grad.shape))
+
+
+@torch.no_grad()
+def evaluate(setup: Setup) -> dict[str, float]:
+    """Validation and test loss and accuracy (decision accuracy for cognitive tasks)."""
+    from neurosim.tasks import decision_accuracy, decision_choices, psychometric
+
+    model = setup.model
+    was_training = model.training
+    model.eval()
+    out: dict[str, float] = {}
+    try:
+        if setup.data is not None:
+            for part in ("val", "test"):
+                X = torch.from_numpy(getattr(setup.data, f"X_{part}")).to(setup.device)
+                y = torch.from_numpy(getattr(setup.data, f"y_{part}")).to(setup.device)
+                if len(y) == 0:
+                    continue
+                logits = model(X)
+                out[f"{part}_loss"] = float(nn.functional.cross_entropy(logits, y))
+                out[f"{part}_accuracy"] = float((logits.argmax(1) == y).float().mean())
+        else:
+            n = setup.config["train"]["eval_trials"]
+            for part, key in (("val", 5), ("test", 6)):
+                rng = np.random.default_rng([setup.config["seed"], key])
+                inputs, targets, mask, info = setup.task.batch(n, rng, return_info=True)
+                batch = (torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(mask))
+                out[f"{part}_loss"] = float(_loss(setup, batch))
+                outputs = model(batch[0].to(setup.device)).cpu().numpy()
+                out[f"{part}_accuracy"] = decision_accuracy(outputs, targets, mask, info)
+                if part == "test" and "coherence" in info:
+                    choices = decision_choices(outputs, targets, mask)
+                    coh = np.asarray(info["coherence"])
+                    top = np.sort(np.unique(coh))[-2:]
+                    sel = np.isin(coh, top)
+                    out["test_accuracy_top2_coherence"] = float(np.mean(choices[sel] == info["choice"][sel]))
+                    if "signed_coherence" in info:
+                        sc, p, _ = psychometric(choices, info)
+                        out["psychometric"] = {f"{c:g}": float(v) for c, v in zip(sc, p, strict=True)}
+    finally:
+        model.train(was_training)
+    return out
+
+
+def _snapshot(setup: Setup, rundir: RunDir, epoch: int) -> None:
+    projections = snap.from_module(setup.model, setup.optimizer)
+    meta = {"epoch": epoch, "time": float(epoch), "time_unit": "epoch", "rule": setup.config["rule"]["name"],
+            "seed": setup.config["seed"], "network": setup.config["network"]["kind"],
+            "dale": setup.config["network"].get("dale", True)}
+    snap.save(rundir.snapshots / f"epoch-{epoch:05d}.npz", projections, meta)
+
+
+def _maybe_die(epoch: int, batch: int) -> None:
+    """Test hook: ``NEUROSIM_TEST_KILL_AT="epoch:batch"`` SIGKILLs this process there.
+
+    With ``NEUROSIM_TEST_KILL_ONCE=<path>`` only the first process to get there dies
+    (it creates ``path`` first), as a worker killed once in the middle of a sweep.
+    """
+    at = os.environ.get("NEUROSIM_TEST_KILL_AT")
+    if at and at == f"{epoch}:{batch}":
+        once = os.environ.get("NEUROSIM_TEST_KILL_ONCE")
+        if once:
+            try:
+                os.close(os.open(once, os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                return
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def train(setup: Setup, rundir: RunDir, *, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) the epochs; return the final metrics.
+
+    Raises :class:`Interrupted` after saving a checkpoint when SIGINT arrives.
+    """
+    from tqdm.auto import tqdm
+
+    cfg = setup.config
+    tr = cfg["train"]
+    epochs = tr["epochs"]
+    rows: list[dict[str, Any]] = []
+    start_epoch, start_batch, loss_sum, n_batches = 0, 0, 0.0, 0
+    ckpt = rundir.load_checkpoint()
+    if ckpt is not None:
+        setup.model.load_state_dict(ckpt["model"])
+        setup.optimizer.load_state_dict(ckpt["optimizer"])
+        if setup.scheduler is not None and ckpt.get("scheduler") is not None:
+            setup.scheduler.load_state_dict(ckpt["scheduler"])
+        _set_rng_state(setup, ckpt["rng"])
+        start_epoch, start_batch = ckpt["epoch"], ckpt["batch"]
+        loss_sum, n_batches = ckpt["loss_sum"], ckpt["n_batches"]
+        rows = ckpt["rows"]
+        rundir.log(f"resumed from checkpoint at epoch {start_epoch}, batch {start_batch}")
+    else:
+        _snapshot(setup, rundir, 0)
+        rows.append({"epoch": 0, **evaluate(setup)})
+
+    def checkpoint(epoch: int, batch: int) -> None:
+        rundir.save_checkpoint({
+            "model": setup.model.state_dict(), "optimizer": setup.optimizer.state_dict(),
+            "scheduler": setup.scheduler.state_dict() if setup.scheduler is not None else None,
+            "rng": _rng_state(setup), "epoch": epoch, "batch": batch, "loss_sum": loss_sum,
+            "n_batches": n_batches, "rows": rows,
+        })
+
+    shuffle = cfg["rule"].get("shuffle_gradient", False)
+    t0 = time.perf_counter()
+    bar = tqdm(total=epochs, initial=start_epoch, desc=cfg["name"], disable=not progress, leave=False)
+    with _StopFlag() as stop:
+        for epoch in range(start_epoch, epochs):
+            setup.model.train()
+            for b, batch in enumerate(_batches(setup, epoch)):
+                if epoch == start_epoch and b < start_batch:
+                    continue
+                _maybe_die(epoch, b)
+                setup.optimizer.zero_grad(set_to_none=True)
+                loss = _loss(setup, batch)
+                loss.backward()
+                if shuffle:
+                    _shuffle_gradients(setup, epoch, b)
+                setup.optimizer.step()
+                loss_sum += loss.item()
+                n_batches += 1
+                if stop.set:
+                    checkpoint(epoch, b + 1)
+                    rundir.log(f"interrupted at epoch {epoch}, batch {b + 1}; checkpoint saved")
+                    raise Interrupted(f"interrupted at epoch {epoch + 1}; checkpoint saved in {rundir.path}")
+            lr = setup.optimizer.param_groups[0]["lr"]
+            if setup.scheduler is not None:
+                setup.scheduler.step()
+            done = epoch + 1
+            row = {"epoch": done, "train_loss": loss_sum / max(n_batches, 1), "lr": lr,
+                   **evaluate(setup)}
+            rows.append(row)
+            loss_sum, n_batches = 0.0, 0
+            start_batch = 0
+            if done % tr["snapshot_every"] == 0 or done == epochs:
+                _snapshot(setup, rundir, done)
+            rundir.write_metrics(rows)
+            if done % tr["checkpoint_every"] == 0 or done == epochs:
+                checkpoint(done, 0)
+            bar.update(1)
+            bar.set_postfix(val_acc=f"{row.get('val_accuracy', float('nan')):.3f}")
+    bar.close()
+    rundir.write_metrics(rows)
+    rundir.log(f"trained {epochs - start_epoch} epochs in {time.perf_counter() - t0:.1f} s")
+    final = {k: v for k, v in rows[-1].items() if k != "epoch"}
+    final["epochs"] = epochs
+    return final
+
+
