@@ -13,13 +13,13 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,distributed]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 quickstart: $(STAMP)
-	$(BIN)/python experiments/demo_loggrid_digits.py
+	$(BIN)/neurosim sweep experiments/quickstart.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

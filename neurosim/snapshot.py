@@ -212,7 +212,8 @@ def from_module(model: Any, optimizer: Any = None, unit: str = "1") -> dict[str,
         buffers = dict(module.named_buffers(recurse=False))
         if "size" in params and "sign" in buffers:
             size_t = params["size"]
-            size = size_t.detach().cpu().numpy()
+            # copies: a snapshot must not change as the model goes on learning
+            size = size_t.detach().cpu().numpy().copy()
             sign = np.broadcast_to(buffers["sign"].detach().cpu().numpy(), size.shape)
             sign = np.sign(sign).astype(np.int8)
         elif "weight" in params and params["weight"].dim() >= 2:
@@ -222,6 +223,8 @@ def from_module(model: Any, optimizer: Any = None, unit: str = "1") -> dict[str,
         else:
             continue
         level, grid = grids.get(id(size_t), (None, None))
+        if level is not None:
+            level = np.array(level, copy=True)
         name = mod_name or "weight"
         out[name] = Projection(sign=sign, size=size, unit=unit, level=level, grid=grid)
     if not out:
@@ -247,3 +250,80 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def from_synapses(S: Any, name: str = "w", grid: LogGrid | None = None, *, sign: Any = None,
+                  unit: Any = None) -> Projection:
+    """A :class:`Projection` of a Brian2 ``Synapses`` object (runtime, or standalone after build).
+
+    Parameters
+    ----------
+    S:
+        Any Brian2 ``Synapses`` (a user's own too).
+    name:
+        The weight variable (default ``"w"``).
+    grid:
+        The :class:`~neurosim.lns.LogGrid` of a gridded projection (sizes in ``unit``);
+        if ``None`` and ``S`` has a ``level`` variable and the namespace constants of
+        :class:`neurosim.rules.stdp.LogGridMadamSTDP` (``grid_levels``, ``grid_ratio``,
+        ``w_max``), the grid is rebuilt from those.
+    sign:
+        ``+1`` / ``-1`` (or one per synapse) for networks whose weight is a size with the
+        sign in the delivery statement (Dale's principle); default: a sign variable of
+        ``S`` if it has one (``w_sign`` or ``sgn``: ``sign`` itself is a Brian2 function and
+        cannot name a variable), else the sign of the weight.
+    unit:
+        A Brian2 unit for the sizes (e.g. ``nS``); default the SI unit of the weight's
+        dimension (``"1"`` for dimensionless weights). Its string is the projection's ``unit``.
+
+    ``pre`` / ``post`` are the synapses' ``i`` / ``j`` indices.
+    """
+    import brian2 as b2
+
+    from neurosim.rules.stdp import unit_string
+
+    if name not in S.variables:
+        raise ValueError(f"name: Synapses {S.name!r} has no variable {name!r}")
+    var = S.variables[name]
+    dim = var.dim
+    raw = np.array(S.state(name, use_units=False)[:], dtype=np.float64)
+    if unit is None:
+        scale, unit_str = 1.0, unit_string(dim)
+    else:
+        if b2.get_dimensions(unit) is not dim:
+            raise ValueError(f"unit: must have the dimension of {name} ({unit_string(dim)}), got {unit!r}")
+        scale, unit_str = float(np.asarray(unit)), str(unit)
+    values = raw / scale
+    if sign is None:
+        var_sign = next((v for v in _SIGN_VARIABLES if v in S.variables), None)
+        if var_sign is not None:
+            sgn = np.sign(np.asarray(S.state(var_sign, use_units=False)[:], dtype=np.float64))
+        else:
+            sgn = np.sign(values)
+    else:
+        sgn = np.broadcast_to(np.asarray(sign, dtype=np.float64), values.shape)
+        if not np.isin(sgn, (-1.0, 1.0)).all():
+            raise ValueError("sign: must be +1 or -1 (one value or one per synapse)")
+    pre = np.asarray(S.i[:], dtype=np.int64)
+    post = np.asarray(S.j[:], dtype=np.int64)
+    level = None
+    if "level" in S.variables and grid is None:
+        grid = _synapses_grid(S, dim, scale)
+    if grid is not None:
+        if "level" not in S.variables:
+            raise ValueError(f"grid: Synapses {S.name!r} has no 'level' variable")
+        level = np.asarray(S.state("level", use_units=False)[:]).astype(np.int64)
+    return Projection(sign=sgn.astype(np.int8), size=np.abs(values), pre=pre, post=post,
+                      unit=unit_str, level=level, grid=grid)
+
+
+_SIGN_VARIABLES = ("w_sign", "sgn")
+
+
+def _synapses_grid(S: Any, dim: Any, scale: float) -> LogGrid | None:
+    """The log grid of a Synapses made by ``neurosim.rules.stdp`` (from its namespace), else None."""
+    ns = getattr(S, "namespace", None) or {}
+    if not all(k in ns for k in ("grid_levels", "grid_ratio", "w_max")):
+        return None
+    w_max = float(np.asarray(ns["w_max"])) / scale
+    return LogGrid(int(ns["grid_levels"]), float(ns["grid_ratio"]), w_max)

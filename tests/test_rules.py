@@ -11,8 +11,7 @@ import torch
 
 from neurosim.dale import DaleLinear, ei_signs
 from neurosim.lns import LogGrid
-from neurosim.rules import DaleAdam, DaleSGD, LogGridMadam, Madam, QuantizedSGD, param_groups
-from neurosim.rules import _fused
+from neurosim.rules import DaleAdam, DaleSGD, LogGridMadam, Madam, QuantizedSGD, _fused, param_groups
 
 
 def _grads(shapes, steps, seed=1, scale=1.0):

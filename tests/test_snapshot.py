@@ -103,3 +103,22 @@ def test_from_module_dale_layers_plain_weights_and_levels(tmp_path) -> None:
     assert snapshot.load(path).projections["0"].grid == dale.grid
     with pytest.raises(ValueError, match="^model:"):
         snapshot.from_module(torch.nn.ReLU())
+
+
+def test_from_module_copies_so_snapshots_do_not_follow_training() -> None:
+    import torch
+
+    from neurosim.dale import DaleLinear
+    from neurosim.rules import LogGridMadam
+
+    layer = DaleLinear(torch.ones(8), 4, bias=False, generator=torch.Generator().manual_seed(0))
+    opt = LogGridMadam(layer.parameters(), lr=0.5)
+    before = snapshot.from_module(layer, opt)["weight"]
+    size0, level0 = before.size.copy(), before.level.copy()
+    for _ in range(5):
+        opt.zero_grad()
+        layer(torch.randn(16, 8)).square().sum().backward()
+        opt.step()
+    assert not np.array_equal(layer.size.detach().numpy(), size0)  # it learned
+    np.testing.assert_array_equal(before.size, size0)
+    np.testing.assert_array_equal(before.level, level0)

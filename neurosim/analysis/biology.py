@@ -132,6 +132,7 @@ def compare_with_references(
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
+    boot_cap: int | None = None,
 ) -> BiologyComparison:
     """Compare the shape of a size distribution with published reference shapes.
 
@@ -148,6 +149,15 @@ def compare_with_references(
         Confidence level in (0, 1).
     seed:
         Seed of the bootstrap.
+    boot_cap:
+        If given (>= 100) and there are more non-zero sizes than this, the bootstrap
+        resamples a random subsample of ``boot_cap`` sizes (an *m-out-of-n* bootstrap,
+        Bickel, Goetze & van Zwet 1997, Statistica Sinica 7:1) and the interval's
+        deviations from the subsample's estimate are scaled by ``sqrt(m / n)`` around the
+        full-sample ``sigma_ln`` (valid because the sample SD is asymptotically normal
+        with variance proportional to ``1 / n``). This bounds the cost at
+        ``n_boot * boot_cap``. The point estimate and the KS distances always use all
+        sizes.
 
     Returns
     -------
@@ -157,6 +167,10 @@ def compare_with_references(
         raise ValueError(f"n_boot: must be an integer >= 50, got {n_boot!r}")
     if not (0.0 < ci < 1.0):
         raise ValueError(f"ci: must lie in (0, 1), got {ci!r}")
+    if boot_cap is not None and (
+        isinstance(boot_cap, bool) or not isinstance(boot_cap, (int, np.integer)) or boot_cap < 100
+    ):
+        raise ValueError(f"boot_cap: must be None or an integer >= 100, got {boot_cap!r}")
     keys = reference.with_shape() if references is None else list(references)
     shaped = reference.with_shape()
     for k in keys:
@@ -169,16 +183,25 @@ def compare_with_references(
     sigma = float(np.std(z, ddof=1))
 
     rng = np.random.default_rng(seed)
+    zb = z
+    if boot_cap is not None and n > boot_cap:
+        zb = z[rng.choice(n, int(boot_cap), replace=False)]
+    nb = int(zb.size)
     boots = np.empty(n_boot)
-    chunk = max(1, int(2_000_000 // max(n, 1)))
+    chunk = max(1, int(2_000_000 // max(nb, 1)))
     done = 0
     while done < n_boot:
         m = min(chunk, n_boot - done)
-        sample = z[rng.integers(0, n, size=(m, n))]
+        sample = zb[rng.integers(0, nb, size=(m, nb))]
         boots[done:done + m] = np.std(sample, axis=1, ddof=1)
         done += m
     alpha = (1.0 - ci) / 2.0
-    sigma_ci = (float(np.quantile(boots, alpha)), float(np.quantile(boots, 1.0 - alpha)))
+    qlo, qhi = float(np.quantile(boots, alpha)), float(np.quantile(boots, 1.0 - alpha))
+    if nb < n:  # m-out-of-n: rescale the deviations around the full-sample estimate
+        sub = float(np.std(zb, ddof=1))
+        f = math.sqrt(nb / n)
+        qlo, qhi = sigma + f * (qlo - sub), sigma + f * (qhi - sub)
+    sigma_ci = (qlo, qhi)
 
     rows = []
     for k in keys:

@@ -9,13 +9,15 @@ axes (or figure) it drew on; :func:`save_figure` writes PNG and SVG atomically.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import matplotlib
 
-matplotlib.use("Agg")  # no display; must precede pyplot
+if "matplotlib.pyplot" not in sys.modules:
+    matplotlib.use("Agg")  # no display; must precede pyplot (keep a backend already chosen)
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -214,8 +216,14 @@ def plot_runs(
     return fig
 
 
-def save_figure(fig: Figure, path_without_suffix: str | os.PathLike[str]) -> list[Path]:
-    """Write ``fig`` as ``<path>.png`` and ``<path>.svg`` atomically; return both paths."""
+def save_figure(
+    fig: Figure, path_without_suffix: str | os.PathLike[str], tight: bool = True
+) -> list[Path]:
+    """Write ``fig`` as ``<path>.png`` and ``<path>.svg`` atomically; return both paths.
+
+    ``tight=True`` crops to the drawn content (``bbox_inches="tight"``, one extra draw per
+    format); pass ``False`` for a figure already laid out with ``tight_layout``.
+    """
     stem = Path(path_without_suffix)
     if stem.suffix.lower() in (".png", ".svg"):
         stem = stem.with_suffix("")
@@ -223,7 +231,7 @@ def save_figure(fig: Figure, path_without_suffix: str | os.PathLike[str]) -> lis
     for ext in ("png", "svg"):
         path = stem.with_name(f"{stem.name}.{ext}")
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight" if tight else None)
         out.append(path)
     return out
 

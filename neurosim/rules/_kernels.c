@@ -19,8 +19,19 @@
 
 #define TINY_F32 1.17549435e-38f
 
+/* NaN-propagating clamp (as torch.clamp); unlike fminf/fmaxf it inlines to vector min/max. */
+static inline float clampf(float x, float lo, float hi) { x = x < lo ? lo : x; return x > hi ? hi : x; }
+
+/* gcc on x86 defaults to 128-bit vectors on some CPUs; 256-bit helps Madam's exp loop
+   (but not LogGridMadam's table lookup). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define MADAM_VECTOR_WIDTH __attribute__((target("prefer-vector-width=256")))
+#else
+#define MADAM_VECTOR_WIDTH
+#endif
+
 static inline float fast_expf(float x) {
-    x = fminf(fmaxf(x, -87.0f), 88.0f);
+    x = clampf(x, -87.0f, 88.0f);
     float n = floorf(x * 1.44269504088896341f + 0.5f);
     float r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
@@ -55,12 +66,12 @@ static inline float normalised(float g, float *v, float beta, float omb, float b
     float d = sqrtf(vi / bc);
     d = d < TINY_F32 ? TINY_F32 : d;
     float gn = g / d;
-    return fminf(fmaxf(gn, -gbound), gbound);
+    return clampf(gn, -gbound, gbound);
 }
 
 /* Madam (additive == 0): p <- clip(p * exp(-lr * gn * sign(p)), -wmax, wmax).
  * additive == 1: p <- p - lr * gn (for biases and other non-synapse parameters). */
-void madam_f32(float *restrict p, const float *restrict g, float *restrict v, int64_t start,
+MADAM_VECTOR_WIDTH void madam_f32(float *restrict p, const float *restrict g, float *restrict v, int64_t start,
                int64_t end, float beta, float omb, float bc, float lr, float gbound, float wmax,
                int additive) {
     if (additive) {
@@ -76,7 +87,7 @@ void madam_f32(float *restrict p, const float *restrict g, float *restrict v, in
         float pi = p[i];
         float s = (pi > 0.0f) ? 1.0f : ((pi < 0.0f) ? -1.0f : 0.0f);
         float w = pi * fast_expf((gn * s) * neg_lr);
-        p[i] = fminf(fmaxf(w, -wmax), wmax);
+        p[i] = clampf(w, -wmax, wmax);
     }
 }
 
@@ -99,7 +110,7 @@ void madam_f32(float *restrict p, const float *restrict g, float *restrict v, in
                 u = (float)(h >> 8) * 5.9604644775390625e-8f;                                     \
             }                                                                                     \
             float k = floorf(x + u);                                                              \
-            k = fminf(fmaxf(k, 0.0f), ftop);                                                      \
+            k = clampf(k, 0.0f, ftop);                                                             \
             int32_t ki = (int32_t)k;                                                              \
             level[i] = (LTYPE)ki;                                                                 \
             p[i] = s * table[ki];                                                                 \

@@ -306,15 +306,17 @@ TRAIN_BRIAN: dict[str, Field] = {
 FAMILIES = ("lognorm", "norm", "gamma", "weibull_min", "expon", "loguniform", "lognorm_mix2")
 ANALYSIS: dict[str, Field] = {
     "fit": Field(True, _bool, "fit size distributions and compare with references"),
+    "figures": Field(True, _bool, "draw the figures (PNG and SVG)"),
     "families": Field(None, _str_list(FAMILIES), "families to fit (default: all)"),
     "projections": Field(None, _str_list(), "projections to pool (default: all)"),
     "references": Field(["bartol2015", "song2005", "dorkenwald2022", "samavat2024", "loewenstein2011"],
                         _str_list(), "reference data sets (keys of neurosim.analysis.reference)"),
 }
 
-QUICK_TORCH = {"train": {"epochs": 2, "batches_per_epoch": 10, "snapshot_every": 1, "eval_trials": 128}}
+QUICK_TORCH = {"train": {"epochs": 2, "batches_per_epoch": 10, "snapshot_every": 1, "eval_trials": 128},
+               "analysis": {"figures": False}}
 QUICK_BRIAN = {"train": {"duration": 2.0, "snapshot_interval": 1.0},
-               "network": {"n_e": 160, "n_i": 40}}
+               "network": {"n_e": 160, "n_i": 40}, "analysis": {"figures": False}}
 
 SECTIONS = ("network", "task", "rule", "schedule", "train", "analysis", "quick")
 

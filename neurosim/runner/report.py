@@ -97,12 +97,15 @@ def write_run_report(rundir: RunDir, *, analyse: bool = True) -> dict[str, Any]:
         if psy:
             lines += ["Psychometric curve (fraction choosing option 1 per signed coherence, %): "
                       + ", ".join(f"{c}: {100 * p:.0f}" for c, p in psy.items()), ""]
+    figures = config["analysis"].get("figures", True)
     if rows and "train_loss" in rows[-1]:
-        rundir.figures.mkdir(exist_ok=True)
-        paths = learning_curve(rows, rundir.figures / "learning_curve", title)
         lines += ["## Learning curve", "", metrics_table(rows, [k for k in ("epoch", "train_loss",
-                  "val_loss", "val_accuracy", "test_accuracy") if k in rows[-1]]),
-                  f"![learning curve]({paths[0].relative_to(rundir.path)})", ""]
+                  "val_loss", "val_accuracy", "test_accuracy") if k in rows[-1]])]
+        if figures:
+            rundir.figures.mkdir(exist_ok=True)
+            paths = learning_curve(rows, rundir.figures / "learning_curve", title)
+            lines += [f"![learning curve]({paths[0].relative_to(rundir.path)})"]
+        lines.append("")
     elif rows:
         lines += ["## Metrics", "", metrics_table(rows), ""]
     summary: dict[str, Any] = result.get("analysis", {})
@@ -114,7 +117,7 @@ def write_run_report(rundir: RunDir, *, analyse: bool = True) -> dict[str, Any]:
         analysis = analyse_run(snapshots, rundir.figures, projections=config["analysis"]["projections"],
                                families=config["analysis"]["families"],
                                references=tuple(config["analysis"]["references"]),
-                               label=_summary_line(config))
+                               label=_summary_line(config), figures=figures)
         lines += ["## Synapse sizes", "", analysis.markdown, ""]
         summary = analysis.summary
         result["analysis"] = summary

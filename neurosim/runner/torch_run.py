@@ -291,6 +291,8 @@ def _snapshot(setup: Setup, rundir: RunDir, epoch: int) -> None:
     meta = {"epoch": epoch, "time": float(epoch), "time_unit": "epoch", "rule": setup.config["rule"]["name"],
             "seed": setup.config["seed"], "network": setup.config["network"]["kind"],
             "dale": setup.config["network"].get("dale", True)}
+    if "rounding" in setup.config["rule"]:
+        meta["rounding"] = setup.config["rule"]["rounding"]
     snap.save(rundir.snapshots / f"epoch-{epoch:05d}.npz", projections, meta)
 
 

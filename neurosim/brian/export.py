@@ -1,0 +1,190 @@
+"""Export a trained torch :class:`~neurosim.models.SpikingMLP` into Brian2, and run it.
+
+The Brian2 network reproduces the torch model's discrete-time dynamics step for
+step. With ``beta = exp(-dt / tau_mem)`` the torch model computes, per layer and
+step, ``u = beta m + b``; ``s = H(u - theta)``; ``m = u + W s_pre - theta s``
+(see :mod:`neurosim.models.snn`). In Brian2 (``defaultclock.dt = model.dt``):
+
+* every layer is a ``NeuronGroup`` with ``dv/dt = (b_eff - v) / tau_mem`` and
+  ``b_eff = b / (1 - beta)``, integrated with the ``exact`` method, so one state
+  update is ``v <- beta v + b`` (the leak and the bias);
+* hidden layers have ``threshold='v > theta'`` and ``reset='v -= theta'``; the
+  readout layer has neither;
+* the input is a group of always-firing units (``threshold='True'``) holding
+  the pixel intensities ``x``; their ``Synapses`` inject ``v_post += w * x_pre``
+  at every step: the deterministic current injection of the torch model
+  (synapses from pixels with ``x = 0`` would add 0 and are left out);
+* hidden-to-hidden and hidden-to-readout ``Synapses`` have
+  ``on_pre='v_post += w'`` with the signed weight ``w = sign(pre) * size``.
+
+Brian2's schedule within a step (state update, thresholds, synapses, resets)
+is the order of the torch equations, including their one-step synaptic delay
+between layers. The readout membrane is recorded at the end of each step
+(``StateMonitor(..., when='end')``) and averaged over the ``steps`` steps:
+the torch logits. Samples run in parallel as independent copies of the network
+(block-diagonal synapses), ``batch_size`` at a time, in runtime mode
+(``codegen_target`` ``"numpy"`` by default, or ``"cython"``).
+
+Brian2 computes in float64; a model trained in float32 can differ from its
+Brian2 copy where a membrane lands within rounding error of the threshold,
+which is rare (see ``tests/test_snn_export.py`` for the measured agreement).
+
+This module imports only brian2 and numpy; the model is read through its
+attributes (``layers``, ``hidden``, ``n_in``, ``n_out``, ``steps``, ``dt``,
+``tau_mem``, ``beta``, ``threshold``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BrianSNN", "predict", "to_brian"]
+
+_REQUIRED = ("layers", "hidden", "n_in", "n_out", "steps", "dt", "tau_mem", "beta", "threshold")
+CODEGEN_TARGETS = ("numpy", "cython")
+
+
+@dataclass
+class BrianSNN:
+    """A Brian2 copy of a spiking MLP for ``n_samples`` inputs at once.
+
+    Attributes
+    ----------
+    network:
+        The ``brian2.Network`` (input group, layers, synapses, monitor).
+    groups:
+        ``[inputs, hidden_1, ..., hidden_L, readout]`` neuron groups; sample ``k``
+        owns neurons ``k * n .. (k + 1) * n - 1`` of each.
+    synapses:
+        One ``Synapses`` object per layer of weights.
+    monitor:
+        ``StateMonitor`` of the readout's ``v`` at the end of every step.
+    spike_monitors:
+        One ``SpikeMonitor`` per hidden layer.
+    n_samples, steps:
+        Number of parallel samples and time steps per run.
+    """
+
+    network: Any
+    groups: list[Any]
+    synapses: list[Any]
+    monitor: Any
+    spike_monitors: list[Any]
+    n_samples: int
+    steps: int
+    n_out: int
+
+    def run(self) -> np.ndarray:
+        """Run ``steps`` time steps; return the logits ``(n_samples, n_out)``."""
+        from brian2 import defaultclock
+
+        self.network.run(self.steps * defaultclock.dt)
+        v = np.asarray(self.monitor.v)  # (n_samples * n_out, steps)
+        return v.mean(axis=1).reshape(self.n_samples, self.n_out)
+
+
+def _check_model(model: Any) -> None:
+    missing = [a for a in _REQUIRED if not hasattr(model, a)]
+    if missing:
+        raise ValueError(f"model: must be a neurosim.models.SpikingMLP, missing {', '.join(missing)}")
+
+
+def _numpy(t: Any) -> np.ndarray:
+    return np.asarray(t.detach().cpu().double().numpy(), dtype=np.float64)
+
+
+def _block_pairs(n_samples: int, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices (pre, post, weight-entry) of all-to-all synapses within each sample's copy."""
+    k = np.repeat(np.arange(n_samples), n_pre * n_post)
+    a = np.tile(np.repeat(np.arange(n_pre), n_post), n_samples)
+    b = np.tile(np.tile(np.arange(n_post), n_pre), n_samples)
+    return k * n_pre + a, k * n_post + b, b * n_pre + a
+
+
+def to_brian(model: Any, X: Any, *, codegen_target: str = "numpy") -> BrianSNN:
+    """Build the Brian2 copy of ``model`` for the inputs ``X`` ``(n_samples, n_in)``.
+
+    Sets ``brian2.defaultclock.dt`` to the model's ``dt`` and
+    ``prefs.codegen.target`` to ``codegen_target`` (runtime mode).
+    """
+    import brian2 as b2
+
+    _check_model(model)
+    if codegen_target not in CODEGEN_TARGETS:
+        raise ValueError(f"codegen_target: must be one of {CODEGEN_TARGETS}, got {codegen_target!r}")
+    X = np.asarray(X.detach().cpu().numpy() if hasattr(X, "detach") else X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != model.n_in or X.shape[0] < 1:
+        raise ValueError(f"X: must have shape (n_samples, {model.n_in}), got {X.shape}")
+    b2.prefs.codegen.target = codegen_target
+    b2.defaultclock.dt = float(model.dt) * b2.second
+    n = X.shape[0]
+    beta = float(model.beta)
+    namespace = {"tau_mem": float(model.tau_mem) * b2.second, "theta": float(model.threshold)}
+    eqs = """
+    dv/dt = (b_eff - v) / tau_mem : 1
+    b_eff : 1 (constant)
+    """
+    weights = [_numpy(layer.weight) for layer in model.layers]
+    biases = [_numpy(layer.bias) if layer.bias is not None else np.zeros(layer.weight.shape[0])
+              for layer in model.layers]
+
+    inputs = b2.NeuronGroup(n * model.n_in, "x : 1 (constant)", threshold="True", reset="",
+                           name="snn_inputs")
+    inputs.x = X.ravel()
+    groups = [inputs]
+    sizes = [*model.hidden, model.n_out]
+    for li, size in enumerate(sizes):
+        readout = li == len(sizes) - 1
+        g = b2.NeuronGroup(
+            n * size, eqs, method="exact", namespace=namespace,
+            threshold=None if readout else "v > theta", reset=None if readout else "v -= theta",
+            name="snn_readout" if readout else f"snn_hidden_{li}",
+        )
+        g.b_eff = np.tile(biases[li] / (1.0 - beta), n)
+        g.v = 0.0
+        groups.append(g)
+
+    synapses = []
+    for li in range(len(sizes)):
+        pre, post = groups[li], groups[li + 1]
+        n_pre = model.n_in if li == 0 else sizes[li - 1]
+        i, j, entry = _block_pairs(n, n_pre, sizes[li])
+        w = weights[li].ravel()[entry]
+        if li == 0:
+            keep = X.ravel()[i] != 0.0
+            i, j, w = i[keep], j[keep], w[keep]
+            on_pre = "v_post += w * x_pre"
+        else:
+            on_pre = "v_post += w"
+        S = b2.Synapses(pre, post, "w : 1 (constant)", on_pre=on_pre, name=f"snn_synapses_{li}")
+        S.connect(i=i, j=j)
+        S.w = w
+        synapses.append(S)
+
+    monitor = b2.StateMonitor(groups[-1], "v", record=True, when="end", name="snn_readout_v")
+    spike_monitors = [b2.SpikeMonitor(g, name=f"snn_spikes_{k}") for k, g in enumerate(groups[1:-1])]
+    net = b2.Network(*groups, *synapses, monitor, *spike_monitors)
+    return BrianSNN(net, groups, synapses, monitor, spike_monitors, n, int(model.steps), int(model.n_out))
+
+
+def predict(model: Any, X: Any, *, batch_size: int = 128, codegen_target: str = "numpy",
+            return_logits: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Predicted classes ``(n_samples,)`` of the Brian2 copy of ``model`` on ``X``.
+
+    Runs ``batch_size`` samples at a time (each batch a fresh network);
+    ``return_logits`` also returns the time-averaged readout ``(n_samples, n_out)``.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size: must be an integer >= 1, got {batch_size!r}")
+    X = np.asarray(X.detach().cpu().numpy() if hasattr(X, "detach") else X, dtype=np.float64)
+    _check_model(model)
+    if X.ndim != 2 or X.shape[1] != model.n_in:
+        raise ValueError(f"X: must have shape (n_samples, {model.n_in}), got {X.shape}")
+    logits = [to_brian(model, X[s:s + batch_size], codegen_target=codegen_target).run()
+              for s in range(0, len(X), batch_size)]
+    out = np.concatenate(logits) if logits else np.zeros((0, model.n_out))
+    classes = out.argmax(axis=1)
+    return (classes, out) if return_logits else classes

@@ -1,0 +1,210 @@
+"""The Song, Miller & Abbott (2000) setup: many Poisson inputs onto one neuron with STDP.
+
+Song, S., Miller, K. D., Abbott, L. F. (2000). Competitive Hebbian learning through
+spike-timing-dependent synaptic plasticity. Nat. Neurosci. 3:919-926.
+
+The constants are those of Brian2's ``examples/synapses/STDP.py``: 1000 Poisson
+inputs at 15 Hz onto one conductance-based integrate-and-fire neuron::
+
+    dv/dt  = (ge * (E_e - v) + E_l - v) / tau_m : volt
+    dge/dt = -ge / tau_e : 1          (conductance relative to the leak)
+
+with ``tau_m = 10 ms``, ``E_e = 0 mV``, ``E_l = -74 mV``, threshold ``-54 mV``,
+reset ``-60 mV``, ``tau_e = 5 ms``; weights are dimensionless, ``w_max = 0.01``,
+initial ``w = rand() * w_max``; additive STDP with ``tau = 20 ms``,
+``A+ = 0.01 w_max``, ``A- = 1.05 A+``; 100 s of biological time.
+
+``duplicate=True`` gives every input two synapses onto the neuron (``connect(n=2)``:
+a pair sharing pre- and postsynaptic cell, hence its whole activity history), with
+independent initial sizes, for the pair-precision measurement of Bartol et al. (2015).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from neurosim.brian.record import (
+    SnapshotRecorder,
+    SpikingResult,
+    brian_device,
+    build_and_run,
+    check_mode,
+    level_metrics,
+    size_metrics,
+    spike_stats,
+)
+from neurosim.rules.stdp import SpikingRule, check_number, check_time
+
+SONG_W_MAX = 0.01
+
+
+def song_constants() -> dict[str, Any]:
+    """Constants of the Song setup (Brian2's ``examples/synapses/STDP.py``), with units."""
+    from brian2 import Hz, ms, mV
+
+    return dict(tau_m=10 * ms, E_e=0 * mV, v_t=-54 * mV, v_r=-60 * mV, E_l=-74 * mV,
+                tau_e=5 * ms, input_rate=15 * Hz)
+
+
+def poisson_trains(n: int, rate_hz: float, duration_s: float, dt_s: float,
+                   seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spike trains of ``n`` Poisson inputs on a ``dt`` grid (at most one spike per bin).
+
+    Returns ``(indices, times_s)`` sorted by time; each bin of each input holds a spike
+    with probability ``1 - exp(-rate * dt)`` (a Poisson process seen on the time grid).
+    """
+    rng = np.random.default_rng(seed)
+    n_bins = int(round(duration_s / dt_s))
+    p = -np.expm1(-rate_hz * dt_s)
+    counts = rng.binomial(n_bins, p, size=n)
+    idx, bins = [], []
+    for k, m in enumerate(counts):
+        b = rng.choice(n_bins, size=m, replace=False) if m else np.empty(0, np.int64)
+        idx.append(np.full(m, k, np.int64))
+        bins.append(b)
+    i, b = np.concatenate(idx), np.concatenate(bins)
+    order = np.argsort(b, kind="stable")
+    return i[order], b[order] * dt_s
+
+
+def run_song(
+    rule: SpikingRule,
+    *,
+    duration: Any = None,
+    n_inputs: int = 1000,
+    seed: int = 0,
+    snapshot_every: Any = None,
+    mode: str = "runtime",
+    build_dir: str | None = None,
+    duplicate: bool = False,
+    progress: bool = True,
+    input_rate: Any = None,
+    n_raster: int = 50,
+    threads: int = 0,
+    inputs: str = "poisson",
+) -> SpikingResult:
+    """Run the Song setup with ``rule`` on the input synapses.
+
+    Parameters
+    ----------
+    rule:
+        An excitatory :class:`~neurosim.rules.stdp.SpikingRule` (its ``w_max=None`` means 0.01,
+        or 0.005 with ``duplicate=True``).
+    duration:
+        Biological time (Brian2 time; default 100 s).
+    n_inputs:
+        Number of Poisson inputs (>= 1).
+    seed:
+        Seed of Brian2's random numbers (inputs, initial weights, stochastic rounding).
+    snapshot_every:
+        Interval between weight snapshots (Brian2 time; default 10 s; ``None`` for
+        first and last only is not offered: pass ``duration``).
+    mode:
+        ``"runtime"`` (Brian2's default code generation) or ``"standalone"`` (C++).
+    build_dir:
+        Standalone build directory (default: a fresh temporary directory).
+    duplicate:
+        Two synapses per input (pairs sharing pre and post); the default ``w_max`` is then
+        halved (0.005) so that the neuron receives the same total drive.
+    progress:
+        Brian2's text progress report.
+    input_rate:
+        Poisson rate (Brian2 rate; default 15 Hz).
+    n_raster:
+        How many inputs are in the raster (the output neuron is index ``-1`` there).
+    threads:
+        OpenMP threads in standalone mode (0: none).
+    inputs:
+        ``"poisson"``: a ``PoissonGroup`` as in Brian2's example (one random number per
+        input per time step); ``"pregenerated"``: the same Poisson statistics (at most one
+        spike per input per time step) drawn in numpy from ``seed`` and played by a
+        ``SpikeGeneratorGroup``, which avoids ``n_inputs`` random numbers per step and
+        is several times faster in standalone mode.
+
+    Returns
+    -------
+    SpikingResult
+        Snapshots of projection ``"input"``; metrics ``rate_hz`` (output neuron),
+        ``isi_cv``, ``input_rate_hz``, size statistics, levels moved (gridded rules),
+        ``run_s`` and (standalone) ``compile_s``; raster of ``n_raster`` inputs and the
+        output neuron (index -1); ``rates`` = the output neuron's rate.
+    """
+    import brian2 as b2
+
+    check_mode(mode)
+    duration = check_time("duration", 100 * b2.second if duration is None else duration)
+    every = check_time("snapshot_every", 10 * b2.second if snapshot_every is None else snapshot_every)
+    n_inputs = int(check_number("n_inputs", n_inputs, ge=1))
+    rule.check_sign(1, where="Song input synapses")
+    c = song_constants()
+    if input_rate is not None:
+        c["input_rate"] = input_rate
+    eqs = """
+    dv/dt = (ge * (E_e - v) + E_l - v) / tau_m : volt
+    dge/dt = -ge / tau_e : 1
+    """
+    with brian_device(mode, build_dir) as directory:
+        if mode == "standalone" and threads:
+            b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
+        elif mode == "standalone":
+            b2.prefs.devices.cpp_standalone.openmp_threads = 0
+        b2.seed(seed)
+        if inputs == "poisson":
+            source = b2.PoissonGroup(n_inputs, rates=c["input_rate"], name="song_inputs")
+        elif inputs == "pregenerated":
+            idx, times = poisson_trains(n_inputs, float(c["input_rate"]), float(duration),
+                                        float(b2.defaultclock.dt), seed)
+            source = b2.SpikeGeneratorGroup(n_inputs, idx, times * b2.second, name="song_inputs")
+        else:
+            raise ValueError(f"inputs: must be 'poisson' or 'pregenerated', got {inputs!r}")
+        neuron = b2.NeuronGroup(1, eqs, threshold="v > v_t", reset="v = v_r", method="euler",
+                                namespace=c, name="song_neuron")
+        neuron.v = c["v_r"]
+        default_w_max = SONG_W_MAX / 2 if duplicate else SONG_W_MAX  # same total drive
+        S = rule.synapses(source, neuron, delivery="ge_post += w", w_max=default_w_max, sign=1,
+                          name="song_synapses")
+        S.connect(j="0", n=2 if duplicate else 1)
+        rule.initialise(S, "rand() * w_max")
+        out_mon = b2.SpikeMonitor(neuron, name="song_out_spikes")
+        n_r = min(n_raster, n_inputs)
+        mons = [out_mon]
+        if inputs == "poisson":
+            in_mon = b2.SpikeMonitor(source[:n_r], name="song_in_spikes")
+            mons.append(in_mon)
+        rec = SnapshotRecorder({"input": S}, every, mode, signs={"input": 1},
+                               n_synapses={"input": n_inputs * (2 if duplicate else 1)})
+        net = b2.Network(source, neuron, S, *mons, *rec.objects)
+        t0 = time.perf_counter()
+        net.run(duration, report="text" if progress else None)
+        timing = {"run_s": time.perf_counter() - t0}
+        if mode == "standalone":
+            timing = build_and_run(directory, with_output=progress)
+        dur_s = float(duration)
+        snaps = rec.finish(dur_s)
+        out_t = np.asarray(out_mon.t_)
+        rates, cv = spike_stats(np.zeros(out_t.size, np.int64), out_t, 1, dur_s)
+        if inputs == "poisson":
+            in_i, in_t = np.asarray(in_mon.i[:]), np.asarray(in_mon.t_)
+        else:  # the trains are known in advance
+            keep = idx < n_r
+            in_i, in_t = idx[keep], times[keep]
+        w_max = float(np.asarray(S.namespace["w_max"]))
+    raster_i = np.concatenate([in_i.astype(np.int64), -np.ones(out_t.size, np.int64)])
+    raster_t = np.concatenate([in_t, out_t])
+    metrics: dict[str, float] = {
+        "rate_hz": float(rates[0]), "isi_cv": cv, "n_out_spikes": float(out_t.size),
+        "input_rate_hz": float(in_t.size / max(1, n_r) / dur_s),
+        "n_synapses": float(snaps[-1][1]["input"].n_synapses), "duration_s": dur_s,
+        "realtime_factor": dur_s / timing["run_s"], **timing,
+    }
+    metrics.update(size_metrics(snaps[-1][1]["input"], w_max))
+    metrics.update(level_metrics(snaps, "input"))
+    if rule.gridded:
+        metrics["n_updates"] = float(int(dur_s / float(rule.interval)) + 1)
+    info = {"rule": rule.params(), "mode": mode, "build_dir": directory, "w_max": w_max,
+            "duplicate": duplicate, "seed": seed, "n_inputs": n_inputs, "inputs": inputs}
+    return SpikingResult(snapshots=snaps, metrics=metrics, raster=(raster_i, raster_t),
+                         rates=rates, info=info)

@@ -1,0 +1,77 @@
+"""Torch networks: Dale rate networks, surrogate-gradient spiking networks, matched ANNs.
+
+Status: ``DaleMLP``, ``DaleRNN``, ``svd_entropy`` and :func:`build` are the first
+deliverable (the runner builds models from TOML configs with them);
+``SpikingMLP`` follows. Every model:
+
+* has ``dale=True`` (sign-constrained :class:`neurosim.dale.DaleLinear` layers:
+  ``size`` parameter >= 0, ``sign`` buffer per presynaptic unit) or
+  ``dale=False`` (the matched ANN: same units, same number of signed FP32
+  weights, initialised at the same scale);
+* works with :func:`neurosim.rules.param_groups` (sizes / weight matrices in one
+  group, biases additive) and :func:`neurosim.snapshot.from_module`;
+* takes ``generator=`` (a CPU ``torch.Generator``: same seed, same weights) and
+  ``device=`` (``"cpu"`` default, ``"cuda"`` where available).
+
+References: Song, Yang & Wang 2016 (PLoS Comput Biol 12:e1004792); Cornford et
+al. 2021 (ICLR); Yin et al. 2019 (ICLR); Zenke & Vogels 2021 (Neural Comput).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from torch import nn
+
+from neurosim.models.mlp import DaleMLP
+from neurosim.models.rnn import DaleRNN, spectral_radius, svd_entropy
+from neurosim.models.snn import SURROGATES, SpikingMLP, spike, surrogate_derivative
+
+__all__ = [
+    "KINDS",
+    "SURROGATES",
+    "DaleMLP",
+    "DaleRNN",
+    "SpikingMLP",
+    "build",
+    "spectral_radius",
+    "spike",
+    "surrogate_derivative",
+    "svd_entropy",
+]
+
+#: Model kind -> class, for :func:`build`.
+KINDS: dict[str, type[nn.Module]] = {"mlp": DaleMLP, "rnn": DaleRNN, "snn": SpikingMLP}
+
+#: Defaults :func:`build` supplies for the size arguments that the classes require.
+BUILD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "mlp": {"hidden": (128,)},
+    "rnn": {"n_rec": 128},
+    "snn": {"hidden": (128,)},
+}
+
+
+def build(kind: str, n_in: int, n_out: int, **kwargs: Any) -> nn.Module:
+    """Build a model by kind: ``"mlp"`` (:class:`DaleMLP`), ``"rnn"`` (:class:`DaleRNN`),
+    ``"snn"`` (:class:`SpikingMLP`).
+
+    ``kwargs`` are the class's keyword arguments (``hidden`` for mlp/snn, default
+    ``(128,)``; ``n_rec`` for rnn, default 128; ``dale``, ``inhibitory_fraction``,
+    ...). A list given for ``hidden`` (as TOML gives) is accepted.
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind, an unknown keyword (naming it and the allowed ones) or
+        a bad value (naming the parameter and what is allowed).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind: must be one of {', '.join(repr(k) for k in KINDS)}, got {kind!r}")
+    cls = KINDS[kind]
+    allowed = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "n_in", "n_out")]
+    for key in kwargs:
+        if key not in allowed:
+            raise ValueError(f"unknown parameter {key!r} for kind {kind!r}; allowed: {', '.join(allowed)}")
+    args = {**BUILD_DEFAULTS[kind], **kwargs}
+    return cls(n_in=n_in, n_out=n_out, **args)

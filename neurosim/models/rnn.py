@@ -1,0 +1,225 @@
+"""DaleRNN: a continuous-time rate RNN under Dale's principle (Song, Yang & Wang 2016).
+
+Status: first deliverable of ``neurosim.models``.
+
+Dynamics (Song, Yang & Wang 2016, PLoS Comput Biol 12:e1004792, eqs. 1-4)::
+
+    tau dx/dt = -x + W_rec r + W_in u + b + sqrt(2 tau) sigma_rec xi(t),   r = relu(x)
+
+discretised with an Euler step ``dt`` (``alpha = dt / tau``)::
+
+    x_t = (1 - alpha) x_{t-1} + alpha (W_rec r_{t-1} + W_in u_t + b) + sqrt(2 alpha) sigma_rec N(0, 1)
+    r_t = relu(x_t),    z_t = W_out r_t + b_out          (x_{-1} = 0)
+
+Defaults ``tau = 100 ms``, ``dt = 20 ms`` (alpha = 0.2) as in Song et al.; times
+are in seconds. With ``dale=True`` the recurrent units are 80 % E / 20 % I (E
+first), the input weights are excitatory (``W_in >= 0``), and the readout comes
+from the E units only, with non-negative weights (Song et al.: "the outputs are
+read out from the excitatory units"). The matched ANN (``dale=False``) has the
+same units and the same number of weights (its readout also sees the first
+``n_E`` units) with signed FP32 weights.
+
+Initialisation: the recurrent sizes are half-normal with inhibitory columns
+``n_E / n_I`` times larger, so every row's expected E and I input cancel
+(a balanced matrix whose eigenvalues fill a disc, Rajan & Abbott 2006, PRL
+97:188104); the matrix is then scaled so that its spectral radius is exactly
+``spectral_radius``. The default is 1.0, not Song et al.'s 1.5: with
+excitatory-only inputs and zero biases almost every Dale unit is active at the
+start (97 % at rho = 1, 64 units, perceptual decision making), so the whole
+matrix sets the linearised dynamics ``x <- (1 - alpha) x + alpha W x``, which
+grows without bound for rho > 1 (measured: mean rate 0.09 -> 340 over 1.3 s at
+rho = 1.5) and integrates at the edge of stability for rho = 1, which suits
+evidence integration. The matched ANN uses the same radius on a ``N(0, 1/n)``
+matrix (about 40 % of its units are active, so it is further from instability).
+
+Measured on perceptual decision making (``benchmarks/model_competence.py rnn``,
+batch 32, seed 0; accuracy on the two highest coherences): ANN + Adam 100 %
+(64 units, lr 1e-3, 300 steps); Dale + DaleAdam 100 % (64 units, lr 3e-3, 600
+steps); Dale + Madam 83 % (64 units, 600 steps); Dale + LogGridMadam 86 %
+(128 units, 1500 steps), which learns fixation and response timing within 50
+steps but the choice only slowly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from neurosim.models import _common as C
+
+__all__ = ["DaleRNN", "spectral_radius", "svd_entropy"]
+
+
+def spectral_radius(W: torch.Tensor) -> float:
+    """Largest eigenvalue modulus of a square matrix (computed in float64 on the CPU)."""
+    W = torch.as_tensor(W).detach().to("cpu", torch.float64)
+    if W.dim() != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(f"W: must be a square matrix, got shape {tuple(W.shape)}")
+    return float(torch.linalg.eigvals(W).abs().max())
+
+
+_radius = spectral_radius  # the constructor's argument shadows the name
+
+
+def svd_entropy(W: Any) -> float:
+    """Normalised SVD entropy of a matrix, in ``[0, 1]``.
+
+    With singular values ``s_i`` and ``p_i = s_i / sum(s)``, returns
+    ``-sum(p_i log p_i) / log(min(n, m))`` (Alter, Brown & Botstein 2000, PNAS
+    97:10101): 1 when all singular values are equal (e.g. an orthogonal matrix),
+    near 0 when one direction dominates (low rank). A zero matrix, or one with a
+    single row or column, gives 0.
+    """
+    W = torch.as_tensor(W).detach().to("cpu", torch.float64)
+    if W.dim() != 2:
+        raise ValueError(f"W: must be a 2-D matrix, got shape {tuple(W.shape)}")
+    k = min(W.shape)
+    if k < 2:
+        return 0.0
+    s = torch.linalg.svdvals(W)
+    total = float(s.sum())
+    if not total > 0.0 or not math.isfinite(total):
+        return 0.0
+    p = s / total
+    p = p[p > 0]
+    h = float(-(p * p.log()).sum()) / math.log(k)
+    return min(max(h, 0.0), 1.0)
+
+
+class DaleRNN(nn.Module):
+    """Continuous-time rate RNN with E/I recurrent units (see the module docstring).
+
+    Parameters
+    ----------
+    n_in, n_rec, n_out:
+        Inputs, recurrent units (E and I together) and outputs, each >= 1.
+    dale:
+        Sign-constrained (``True``) or the matched signed ANN (``False``).
+    inhibitory_fraction:
+        Fraction of inhibitory recurrent units, in ``[0, 1)``.
+    tau, dt:
+        Time constant and Euler step (s), ``0 < dt <= tau``. Defaults 0.1 s, 0.02 s.
+    noise_std:
+        ``sigma_rec`` of the recurrent noise (dimensionless, >= 0); the per-step
+        noise is ``sqrt(2 dt / tau) * noise_std * N(0, 1)``. Default 0.1.
+    spectral_radius:
+        Spectral radius of the initial recurrent matrix (> 0). Default 1.0 (see the module docstring).
+    generator:
+        CPU ``torch.Generator`` for the initial weights and for the seed of the
+        noise generator (``None``: torch's global one).
+    device:
+        Where the model lives (default CPU).
+
+    Notes
+    -----
+    The noise is drawn from the model's own ``torch.Generator`` (on the model's
+    device), seeded at construction from ``generator``, so a seeded model gives
+    a reproducible noise sequence; :meth:`seed_noise` reseeds it, and
+    ``forward(u, generator=g)`` uses ``g`` instead.
+
+    Examples
+    --------
+    >>> net = DaleRNN(3, 50, 3, generator=torch.Generator().manual_seed(0))
+    >>> net(torch.rand(10, 4, 3)).shape
+    torch.Size([10, 4, 3])
+    """
+
+    def __init__(self, n_in: int, n_rec: int, n_out: int, *, dale: bool = True,
+                 inhibitory_fraction: float = 0.2, tau: float = 0.1, dt: float = 0.02,
+                 noise_std: float = 0.1, spectral_radius: float = 1.0,
+                 generator: torch.Generator | None = None, device: Any = None) -> None:
+        super().__init__()
+        n_in = C.check_int("n_in", n_in)
+        n_rec = C.check_int("n_rec", n_rec)
+        n_out = C.check_int("n_out", n_out)
+        if not isinstance(dale, bool):
+            raise ValueError(f"dale: must be True or False, got {dale!r}")
+        frac = C.check_fraction(inhibitory_fraction)
+        tau = C.check_real("tau", tau, gt=0.0)
+        dt = C.check_real("dt", dt, gt=0.0)
+        if dt > tau:
+            raise ValueError(f"dt: must be <= tau ({tau}) for a stable Euler step, got {dt}")
+        noise_std = C.check_real("noise_std", noise_std, ge=0.0)
+        rho = C.check_real("spectral_radius", spectral_radius, gt=0.0)
+        generator = C.check_generator(generator)
+        dev = C.resolve_device(device)
+        self.n_in, self.n_rec, self.n_out = n_in, n_rec, n_out
+        self.dale, self.inhibitory_fraction = dale, frac
+        self.tau, self.dt, self.noise_std, self.spectral_radius = tau, dt, noise_std, rho
+        self.alpha = dt / tau
+
+        ei = C.unit_signs(n_rec, frac, "n_rec")
+        rec_sign = ei if dale else torch.ones(n_rec)
+        self.n_exc = int((ei > 0).sum())  # readout units; the ANN reads the same number
+        self.register_buffer("rec_sign", rec_sign)
+        self.input = C.matched_linear(torch.ones(n_in), n_rec, dale=dale, bias=True, generator=generator)
+        self.recurrent = C.matched_linear(rec_sign, n_rec, dale=dale, bias=False, generator=generator)
+        self.readout = C.matched_linear(torch.ones(self.n_exc), n_out, dale=dale, bias=True,
+                                        generator=generator)
+        with torch.no_grad():
+            param = self.recurrent.size if dale else self.recurrent.weight
+            param.mul_(rho / _radius(self.recurrent.weight))
+        self._noise_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        self._noise_gen: torch.Generator | None = None
+        self.to(dev)
+
+    # ---------------------------------------------------------------- noise
+    def seed_noise(self, seed: int) -> None:
+        """Reseed the model's noise generator (the next forward starts the sequence anew)."""
+        self._noise_seed = C.check_int("seed", seed, ge=0)
+        self._noise_gen = None
+
+    def _noise_generator(self, device: torch.device) -> torch.Generator:
+        if self._noise_gen is None or self._noise_gen.device != device:
+            self._noise_gen = torch.Generator(device=device).manual_seed(self._noise_seed)
+        return self._noise_gen
+
+    # -------------------------------------------------------------- forward
+    @property
+    def W_rec(self) -> torch.Tensor:
+        """The signed recurrent matrix ``(n_rec, n_rec)`` (row: post, column: pre)."""
+        return self.recurrent.weight
+
+    def forward(self, u: torch.Tensor, *, noise: bool = True, generator: torch.Generator | None = None,
+                return_rates: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Outputs ``(T, B, n_out)`` for inputs ``u`` ``(T, B, n_in)``.
+
+        ``noise=False`` switches the recurrent noise off; ``generator`` overrides the
+        model's noise generator; ``return_rates`` also returns ``r`` ``(T, B, n_rec)``.
+        """
+        if u.dim() != 3 or u.shape[2] != self.n_in:
+            raise ValueError(f"u: must have shape (T, batch, {self.n_in}), got {tuple(u.shape)}")
+        T, B, _ = u.shape
+        a = self.alpha
+        drive = self.input(u)  # (T, B, n_rec): W_in u_t + b, all steps at once
+        W_rec = self.recurrent.weight
+        if noise and self.noise_std > 0:
+            gen = generator if generator is not None else self._noise_generator(u.device)
+            xi = torch.randn(T, B, self.n_rec, generator=gen, device=u.device, dtype=drive.dtype)
+            drive = drive + (math.sqrt(2.0 / a) * self.noise_std) * xi  # alpha * this = sqrt(2a) sigma xi
+        x = torch.zeros(B, self.n_rec, device=u.device, dtype=drive.dtype)
+        r = torch.zeros_like(x)
+        rates = []
+        for t in range(T):
+            x = (1.0 - a) * x + a * (r @ W_rec.t() + drive[t])
+            r = torch.relu(x)
+            rates.append(r)
+        R = torch.stack(rates)
+        out = self.readout(R[..., : self.n_exc])
+        return (out, R) if return_rates else out
+
+    def svd_entropy(self) -> float:
+        """Normalised SVD entropy of the current recurrent matrix (see :func:`svd_entropy`)."""
+        return svd_entropy(self.W_rec)
+
+    @property
+    def n_synapses(self) -> int:
+        """Number of weights (input, recurrent, readout), biases excluded."""
+        return C.count_synapses(self)
+
+    def extra_repr(self) -> str:
+        return (f"n_exc={self.n_exc}, dale={self.dale}, tau={self.tau}, dt={self.dt}, "
+                f"noise_std={self.noise_std}, spectral_radius={self.spectral_radius}")

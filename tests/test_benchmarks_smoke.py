@@ -1,0 +1,31 @@
+"""Smoke test: ``benchmarks/optimizer_step.py --quick`` runs and returns sane ratios."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "optimizer_step.py"
+OPTIMIZERS = ("Adam", "SGD", "SGD+mom", "Madam", "Madam-eager", "LogGrid", "loop")
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("bench_optimizer_step", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_optimizer_step_quick(capsys):
+    res = _load().main(["--quick"])
+    out = capsys.readouterr().out
+    for key in ("vs_adam", "vs_loop", "median_s", "bytes_per_weight"):
+        assert set(res[key]) == set(OPTIMIZERS), key
+        for name, value in res[key].items():
+            assert math.isfinite(value) and value > 0, (key, name, value)
+    assert res["vs_adam"]["Adam"] == 1.0 and res["vs_loop"]["loop"] == 1.0
+    assert res["bytes_per_weight"]["Adam"] == 12.0 and res["bytes_per_weight"]["Madam"] == 8.0
+    assert res["stored_bytes_per_weight"]["LogGrid"] < 6.0
+    assert 0 < res["packed_vs_float32"] < 0.2  # 5 bits of 32 per synapse, plus the signs
+    assert "PASS" in out or "MISS" in out

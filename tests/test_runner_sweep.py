@@ -1,0 +1,144 @@
+"""Sweeps: validation, aggregation, resume after a kill, local pool and Dask with a killed worker."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from neurosim.cli import main
+from neurosim.runner.aggregate import paired_differences, summarise
+from neurosim.runner.config import ConfigError
+from neurosim.runner.sweep import bootstrap_ci, load_sweep, run_sweep, worker_threads
+
+BASE = """
+name = "base"
+[network]
+kind = "mlp"
+hidden = [16]
+[task]
+name = "digits"
+[rule]
+name = "loggrid_madam"
+[train]
+epochs = 3
+snapshot_every = 3
+[analysis]
+fit = false
+"""
+
+SWEEP = """
+name = "mini"
+base = "base.toml"
+seeds = [0, 1]
+
+[[condition]]
+label = "loggrid"
+
+[[condition]]
+label = "adam"
+set = { "network.dale" = false, rule = { name = "adam", lr = 0.003 } }
+"""
+
+
+def _write(tmp_path: Path, sweep: str = SWEEP) -> Path:
+    (tmp_path / "base.toml").write_text(BASE)
+    path = tmp_path / "mini.toml"
+    path.write_text(sweep)
+    return path
+
+
+def _finished(runs: Path) -> dict[str, str]:
+    return {p.name: (p / "metrics.jsonl").read_text() for p in runs.iterdir()
+            if p.name != "sweeps" and (p / "DONE").exists()}
+
+
+def test_sweep_expands_and_validates(tmp_path: Path) -> None:
+    sweep = load_sweep(_write(tmp_path))
+    assert [(t.label, t.seed) for t in sweep.tasks] == [("loggrid", 0), ("loggrid", 1), ("adam", 0), ("adam", 1)]
+    assert len({t.key for t in sweep.tasks}) == 4
+    bad = SWEEP.replace('lr = 0.003', 'lr = -3')
+    with pytest.raises(ConfigError, match=r"condition\[1\] \(adam\): rule.lr: must be > 0"):
+        load_sweep(_write(tmp_path, bad))
+    with pytest.raises(ConfigError, match="seeds: must not repeat"):
+        load_sweep(_write(tmp_path, SWEEP.replace("[0, 1]", "[0, 0]")))
+    with pytest.raises(ConfigError, match='sede: unknown sweep key; did you mean "seeds"'):
+        load_sweep(_write(tmp_path, "sede = [1]\n" + SWEEP))
+    vary = SWEEP + '\n[vary]\n"train.batch_size" = [16, 64]\n'
+    assert len(load_sweep(_write(tmp_path, vary)).tasks) == 8
+
+
+def test_sweep_cli_bad_file_writes_nothing(tmp_path: Path, capsys) -> None:
+    path = _write(tmp_path, SWEEP.replace('label = "adam"', 'label = "adam"\nrule = 1'))
+    assert main(["sweep", str(path), "--runs", str(tmp_path / "runs"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: condition[1].rule: unknown key") and err.count("\n") == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_interrupted_sweep_resumes_without_duplicates(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    runs = tmp_path / "runs"
+    env = {**os.environ, "NEUROSIM_TEST_KILL_AT": "1:5"}
+    proc = subprocess.run([sys.executable, "-m", "neurosim.cli", "sweep", str(path), "--runs", str(runs),
+                           "--workers", "1", "--quiet"], env=env, capture_output=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL  # killed inside the first run
+    assert len(_finished(runs)) == 0
+    out = run_sweep(load_sweep(path), runs, workers=1, progress=False, echo=lambda *a: None)
+    assert not out.failed
+    dirs = [p for p in runs.iterdir() if p.name != "sweeps"]
+    assert len(dirs) == 4 and len(_finished(runs)) == 4  # each run once, none lost
+    # the resumed run equals a clean one
+    clean = tmp_path / "clean"
+    run_sweep(load_sweep(path), clean, workers=1, progress=False, echo=lambda *a: None)
+    assert _finished(runs) == _finished(clean)
+    # running again does nothing
+    msgs: list[str] = []
+    run_sweep(load_sweep(path), runs, workers=1, progress=False, echo=msgs.append)
+    assert "4 already finished, 0 to run" in msgs[0]
+    summary = json.loads((out.sweep_dir / "summary.json").read_text())
+    assert set(summary["summary"]) == {"loggrid", "adam"}
+    report = (out.sweep_dir / "report.md").read_text()
+    assert "| loggrid | 2/2 |" in report and "Paired differences" in report
+
+
+def test_local_process_pool(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    out = run_sweep(load_sweep(path), tmp_path / "runs", workers=2, progress=False, echo=lambda *a: None)
+    assert not out.failed and len(_finished(tmp_path / "runs")) == 4
+    clean = tmp_path / "clean"
+    run_sweep(load_sweep(path), clean, workers=1, progress=False, echo=lambda *a: None)
+    assert _finished(tmp_path / "runs") == _finished(clean)  # same results on the pool
+
+
+def test_dask_local_cluster_survives_a_killed_worker(tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("dask.distributed")
+    path = _write(tmp_path)
+    marker = tmp_path / "killed-once"
+    monkeypatch.setenv("NEUROSIM_TEST_KILL_AT", "1:5")
+    monkeypatch.setenv("NEUROSIM_TEST_KILL_ONCE", str(marker))
+    out = run_sweep(load_sweep(path), tmp_path / "runs", workers=2, dask="local", progress=False,
+                    echo=lambda *a: None)
+    assert marker.exists()  # a worker really died mid-run
+    assert not out.failed
+    assert len(_finished(tmp_path / "runs")) == 4
+
+
+def test_aggregation_statistics() -> None:
+    runs = [{"label": lab, "seed": s, "done": True, "final": {"test_accuracy": acc}}
+            for lab, s, acc in [("a", 0, 0.9), ("a", 1, 0.8), ("b", 0, 0.95), ("b", 1, 0.7)]]
+    summary = summarise(runs, ["a", "b"])
+    m = summary["a"]["metrics"]["test_accuracy"]
+    assert m["mean"] == pytest.approx(0.85) and m["min"] == 0.8 and m["max"] == 0.9
+    lo, hi = m["ci95"]
+    assert 0.8 <= lo <= hi <= 0.9
+    d = paired_differences(summary, "test_accuracy", "a")["b"]
+    assert d["mean"] == pytest.approx(-0.025) and d["min"] == pytest.approx(-0.1) and d["max"] == pytest.approx(0.05)
+    assert all(math.isnan(x) for x in bootstrap_ci([1.0]))  # no interval from one value
+    assert worker_threads(2, cores=2) == 1 and worker_threads(1, cores=8) == 8 and worker_threads(16, cores=2) == 1
