@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -144,10 +145,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               for label, (_, rule, tuned) in CONDITIONS.items()}
     conds = [_condition(label, net, {**rule, "lr": chosen[label]}, seeds)
              for label, (net, rule, _) in CONDITIONS.items()]
+    if args.quick:  # the sweep report still compares the size distributions of all conditions
+        for c in conds:
+            c["set"]["analysis.fit"] = False
     sweep = build_sweep({"name": f"compare-{args.task}", "condition": conds, "base": BASES[args.task],
                          "description": f"compare_rules on {args.task}"}, base_dir=HERE, quick=args.quick)
     res = run_sweep(sweep, runs, workers=args.workers or 2, progress=False)
     summary = json.loads((res.sweep_dir / "summary.json").read_text())
+    summary["summary"] = {k: summary["summary"][k] for k in CONDITIONS if k in summary["summary"]}
     minutes = (time.perf_counter() - t0) / 60
     lines = [f"# compare_rules on {args.task}{' (quick size)' if args.quick else ''}", "",
              __doc__.split("\n\n")[1], "",
@@ -159,10 +164,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     lines += ["", "![learning-rate sensitivity](lr_sensitivity.png)", "",
               "## Test accuracy over seeds", "", summary_table(summary["summary"]), "",
               f"Sweep report with figures, paired differences and size distributions: "
-              f"`{res.sweep_dir}/report.md`. Everything else (initial scale, bias rule and its lr, batch size, "
+              f"[sweep/report.md](sweep/report.md) (its run links point into `{res.sweep_dir.parent.parent}`). Everything else (initial scale, bias rule and its lr, batch size, "
               f"epochs) is the same for every rule: see the base config `experiments/{BASES[args.task]}`.", "",
               f"Wall time: {minutes:.1f} min.", ""]
     write_text(out / "README.md", "\n".join(lines))
+    shutil.copytree(res.sweep_dir, out / "sweep", dirs_exist_ok=True)  # links to run folders stay in runs/
     write_text(out / "summary.json", json.dumps({"chosen_lr": chosen, "scan": {k: {str(lr): v for lr, v in d.items()}
                                                  for k, d in scan.items()}, "summary": summary["summary"]},
                                                 indent=1))

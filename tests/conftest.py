@@ -22,9 +22,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     have_brian2 = False
     if any("brian2" in item.keywords for item in items):
         try:
-            import brian2  # noqa: F401
+            import brian2
 
             have_brian2 = True
+            # Runtime-mode tests use numpy code generation: a cold Cython cache (a fresh CI
+            # machine) would spend minutes compiling. NEUROSIM_BRIAN_TARGET=cython tests that
+            # path instead; standalone tests (marked slow) compile C++ either way.
+            brian2.prefs.codegen.target = os.environ.get("NEUROSIM_BRIAN_TARGET", "numpy")
         except Exception:
             pass
     skip_slow = pytest.mark.skip(reason="slow: use --runslow or NEUROSIM_SLOW=1")
@@ -34,3 +38,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_slow)
         if "brian2" in item.keywords and not (have_cxx and have_brian2):
             item.add_marker(skip_brian2)
+

@@ -8,6 +8,7 @@ Public interface (used by the runner)::
     run_ei_network(rule, *, duration, n_e=800, n_i=200, seed=0, snapshot_every, mode,
                    build_dir, progress)
     SpikingResult(snapshots, metrics, raster, rates)
+    to_brian(model, X) / predict(model, X)            # a trained SpikingMLP in Brian2
 
 Parameter units for :func:`make_rule` (the runner attaches units to TOML numbers):
 times (``tau_plus``, ``tau_minus``, ``interval``, ``tau``) must be Brian2 times;
@@ -27,7 +28,7 @@ from typing import Any
 from neurosim.brian.record import SpikingResult
 from neurosim.rules.stdp import SpikingRule, make_rule
 
-__all__ = ["SpikingResult", "SpikingRule", "make_rule", "run_ei_network", "run_song"]
+__all__ = ["SpikingResult", "SpikingRule", "make_rule", "predict", "run_ei_network", "run_song", "to_brian"]
 
 
 def run_song(rule: SpikingRule, **kwargs: Any) -> SpikingResult:
@@ -42,3 +43,17 @@ def run_ei_network(rule: SpikingRule, **kwargs: Any) -> SpikingResult:
     from neurosim.brian.ei import run_ei_network as _run
 
     return _run(rule, **kwargs)
+
+
+def to_brian(*args: Any, **kwargs: Any) -> Any:
+    """Build a Brian2 network from a trained SpikingMLP; see :func:`neurosim.brian.export.to_brian`."""
+    from neurosim.brian.export import to_brian as _to
+
+    return _to(*args, **kwargs)
+
+
+def predict(*args: Any, **kwargs: Any) -> Any:
+    """Classify with the Brian2 export of a SpikingMLP; see :func:`neurosim.brian.export.predict`."""
+    from neurosim.brian.export import predict as _predict
+
+    return _predict(*args, **kwargs)

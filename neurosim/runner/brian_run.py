@@ -51,7 +51,8 @@ def simulate(config: dict[str, Any], rule: Any, rundir: RunDir, *, progress: boo
                   snapshot_every=tr["snapshot_interval"] * second, mode=net["mode"],
                   build_dir=str(build) if net["mode"] == "standalone" else None, progress=progress)
     if net["kind"] == "brian_song":
-        result = brian.run_song(rule, n_inputs=net["n_inputs"], duplicate=net["duplicate"], **common)
+        result = brian.run_song(rule, n_inputs=net["n_inputs"], duplicate=net["duplicate"],
+                               inputs=net["inputs"], **common)
     else:
         result = brian.run_ei_network(rule, n_e=net["n_e"], n_i=net["n_i"], **common)
     rows = []

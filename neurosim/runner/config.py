@@ -221,6 +221,8 @@ NETWORK: dict[str, dict[str, Field]] = {
     "brian_song": {
         "n_inputs": Field(1000, _pos_int, "Poisson inputs onto the one neuron"),
         "duplicate": Field(False, _bool, "two synapses per input (for pair precision)"),
+        "inputs": Field("poisson", _choice("poisson", "pregenerated"),
+                        "PoissonGroup, or the same statistics drawn in advance (faster in standalone)"),
         "mode": Field("runtime", _choice("runtime", "standalone"), "Brian2 device"),
     },
     "brian_ei": {
