@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     lines += ["", "![learning-rate sensitivity](lr_sensitivity.png)", "",
               "## Test accuracy over seeds", "", summary_table(summary["summary"]), "",
               f"Sweep report with figures, paired differences and size distributions: "
-              f"[sweep/report.md](sweep/report.md) (its run links point into `{res.sweep_dir.parent.parent}`). Everything else (initial scale, bias rule and its lr, batch size, "
+              f"[sweep/report.md](sweep/report.md) (its run links point into `{res.sweep_dir.parent.parent}`). "
+              f"Everything else (initial scale, bias rule and its lr, batch size, "
               f"epochs) is the same for every rule: see the base config `experiments/{BASES[args.task]}`.", "",
               f"Wall time: {minutes:.1f} min.", ""]
     write_text(out / "README.md", "\n".join(lines))

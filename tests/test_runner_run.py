@@ -194,3 +194,12 @@ fit = false
     rows = [json.loads(line) for line in (out.path / "metrics.jsonl").read_text().splitlines()]
     assert [r["lr"] for r in rows[1:]] == [0.01, 0.005]  # the scheduler stepped once per epoch
     assert 0.0 <= out.final["test_accuracy"] <= 1.0 and "test_accuracy_top2_coherence" in out.final
+
+
+def test_a_diverging_run_stops_and_says_so(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, **{'name = "loggrid_madam"': 'name = "sgd"\nlr = 1e12',
+                               "hidden = [24]": "hidden = [24]\ndale = false"})
+    out = execute(load(cfg), tmp_path / "runs", progress=False, echo=lambda *a: None)
+    assert out.final["diverged"] == 1 and out.final["epochs"] < 4
+    assert "diverged at epoch" in (out.path / "run.log").read_text()
+    assert (out.path / "DONE").exists() and (out.path / "report.md").exists()

@@ -376,6 +376,13 @@ def train(setup: Setup, rundir: RunDir, *, progress: bool = True) -> dict[str, A
             done = epoch + 1
             row = {"epoch": done, "train_loss": loss_sum / max(n_batches, 1), "lr": lr,
                    **evaluate(setup)}
+            diverged = not all(bool(torch.isfinite(p).all()) for p in setup.model.parameters())
+            if diverged:  # NaN or inf weights: stop, record it, keep the last good snapshot
+                row["diverged"] = 1
+                rows.append(row)
+                rundir.write_metrics(rows)
+                rundir.log(f"diverged at epoch {done} (non-finite weights); training stopped")
+                break
             rows.append(row)
             loss_sum, n_batches = 0.0, 0
             start_batch = 0
@@ -390,7 +397,8 @@ def train(setup: Setup, rundir: RunDir, *, progress: bool = True) -> dict[str, A
     rundir.write_metrics(rows)
     rundir.log(f"trained {epochs - start_epoch} epochs in {time.perf_counter() - t0:.1f} s")
     final = {k: v for k, v in rows[-1].items() if k != "epoch"}
-    final["epochs"] = epochs
+    final["epochs"] = rows[-1]["epoch"]
+    final.setdefault("diverged", 0)
     return final
 
 
