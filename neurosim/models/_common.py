@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from neurosim.dale import DaleLinear, ei_signs
+from neurosim.rules._common import check_real as check_real  # one validator for rules and models
 
 INPUT_SIGNS: tuple[str, ...] = ("excitatory", "ei")
 
@@ -27,19 +28,6 @@ def check_int(name: str, value: Any, *, ge: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < ge:
         raise ValueError(f"{name}: must be an integer >= {ge}, got {value!r}")
     return int(value)
-
-
-def check_real(name: str, value: Any, *, gt: float | None = None, ge: float | None = None,
-               lt: float | None = None, le: float | None = None) -> float:
-    """``value`` as a finite float within the given bounds, else a one-line ``ValueError``."""
-    ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok_type or not math.isfinite(value):
-        raise ValueError(f"{name}: must be a finite number, got {value!r}")
-    for bound, ok, word in ((gt, lambda b: value > b, ">"), (ge, lambda b: value >= b, ">="),
-                            (lt, lambda b: value < b, "<"), (le, lambda b: value <= b, "<=")):
-        if bound is not None and not ok(bound):
-            raise ValueError(f"{name}: must be {word} {bound}, got {value!r}")
-    return float(value)
 
 
 def check_fraction(value: Any) -> float:

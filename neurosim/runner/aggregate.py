@@ -126,11 +126,9 @@ def accuracy_figure(summary: Mapping[str, Any], metric: str, path: Path) -> list
     if "accuracy" in metric:
         lo = min(min(summary[k]["metrics"][metric]["min"] for k in labels) * 100 - 5, 90)
         ax.set_ylim(max(0, lo), 100)
-    paths = []
-    for ext in ("png", "svg"):
-        p = path.with_suffix(f".{ext}")
-        fig.savefig(p, dpi=120)
-        paths.append(p)
+    from neurosim.analysis.plots import save_figure
+
+    paths = save_figure(fig, path, tight=False)
     plt.close(fig)
     return paths
 

@@ -67,11 +67,9 @@ def learning_curve(rows: list[Mapping[str, Any]], path: Path, title: str) -> lis
     ax2.set_ylabel("accuracy (%)")
     ax2.legend(frameon=False)
     fig.suptitle(title, fontsize=9)
-    paths = []
-    for ext in ("png", "svg"):
-        p = path.with_suffix(f".{ext}")
-        fig.savefig(p, dpi=120)
-        paths.append(p)
+    from neurosim.analysis.plots import save_figure
+
+    paths = save_figure(fig, path, tight=False)
     plt.close(fig)
     return paths
 
