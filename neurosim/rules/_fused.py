@@ -29,7 +29,7 @@ from typing import Any
 _SOURCE = Path(__file__).with_name("_kernels.c")
 _FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno",
           "-fno-trapping-math"]
-_CHUNK = 1 << 18  # elements per task when splitting across threads
+_CHUNK = 1 << 17  # elements per task when splitting across threads
 _lock = threading.Lock()
 _lib: Any = None
 _tried = False
