@@ -36,7 +36,8 @@ from neurosim.runner.aggregate import summary_table
 from neurosim.runner.sweep import build_sweep, run_sweep
 
 HERE = Path(__file__).resolve().parent
-BASES = {"digits": "configs/digits_mlp.toml", "perceptual_decision_making": "configs/pdm_rnn.toml"}
+BASES = {"digits": "configs/digits_mlp.toml", "perceptual_decision_making": "configs/pdm_rnn.toml",
+         "context_dependent_integration": "configs/cdi_rnn.toml"}
 LRS = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
 
 ANN = {"network.dale": False}

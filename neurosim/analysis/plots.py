@@ -126,7 +126,7 @@ def plot_fit(
         if title is not None
         else f"best: {report.best}; n={report.n}, silent {100 * report.silent_fraction:.1f} %"
     )
-    ax.legend(fontsize="small", frameon=False)
+    ax.legend(fontsize="small", frameon=False, loc="upper right")
     return ax
 
 
@@ -160,7 +160,7 @@ def plot_qq(
     ax.set_xlabel(f"{family} quantile of ln size (ln {unit})")
     ax.set_ylabel(f"sample quantile of ln size (ln {unit})")
     ax.set_title(f"Q-Q against fitted {family}")
-    ax.legend(fontsize="small", frameon=False)
+    ax.legend(fontsize="small", frameon=False, loc="upper left")
     return ax
 
 
@@ -182,7 +182,7 @@ def plot_level_occupancy(
     ax.set_xlabel(f"level (0 = w_max/{grid.ratio:.3g}, {grid.levels - 1} = w_max)")
     ax.set_ylabel("fraction of synapses")
     if label:
-        ax.legend(fontsize="small", frameon=False)
+        ax.legend(fontsize="small", frameon=False, loc="upper right")
     return ax
 
 

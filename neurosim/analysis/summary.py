@@ -518,7 +518,7 @@ def _fig_occupancy(parts: list[tuple[str, SnapshotAnalysis]], title: str) -> Any
     ax.set_xlabel("grid level (0 = smallest size, w_max / ratio)")
     ax.set_ylabel("fraction of synapses")
     ax.set_title(title or "level occupancy", fontsize="medium")
-    ax.legend(fontsize="x-small", frameon=False)
+    ax.legend(fontsize="x-small", frameon=False, loc="upper left")
     fig.tight_layout()
     return fig
 
