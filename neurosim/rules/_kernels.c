@@ -50,7 +50,7 @@ static inline float fast_expf(float x) {
 
 /* exp(x) for |x| <= 0.125 (Madam's |lr * gn| <= lr * g_bound, 0.1 by default): the Taylor
  * series to degree 6 (truncation below 1e-10, under float32 rounding), without the range
- * reduction of fast_expf. Kept in its own loop: a branch inside one loop costs both sides. */
+ * reduction of fast_expf (see madam_mul for how the two are kept in separate loops). */
 static inline float small_expf(float x) {
     float p = 1.0f / 720.0f;
     p = p * x + 1.0f / 120.0f;
@@ -84,6 +84,21 @@ static inline float normalised(float g, float *v, float beta, float omb, float b
 
 /* Madam (additive == 0): p <- clip(p * exp(-lr * gn * sign(p)), -wmax, wmax).
  * additive == 1: p <- p - lr * gn (for biases and other non-synapse parameters). */
+/* One multiplicative Madam pass; `small` is a compile-time constant at each call, so the
+ * compiler emits two branch-free loops (a branch inside one loop would cost both sides). */
+static inline __attribute__((always_inline)) void madam_mul(
+        float *restrict p, const float *restrict g, float *restrict v, int64_t start, int64_t end,
+        float beta, float omb, float bc, float neg_lr, float gbound, float wmax, const int small) {
+    for (int64_t i = start; i < end; ++i) {
+        float gn = normalised(g[i], &v[i], beta, omb, bc, gbound);
+        float pi = p[i];
+        float s = (pi > 0.0f) ? 1.0f : ((pi < 0.0f) ? -1.0f : 0.0f);
+        float x = (gn * s) * neg_lr;
+        float w = pi * (small ? small_expf(x) : fast_expf(x));
+        p[i] = clampf(w, -wmax, wmax);
+    }
+}
+
 MADAM_VECTOR_WIDTH void madam_f32(float *restrict p, const float *restrict g, float *restrict v, int64_t start,
                int64_t end, float beta, float omb, float bc, float lr, float gbound, float wmax,
                int additive) {
@@ -94,24 +109,10 @@ MADAM_VECTOR_WIDTH void madam_f32(float *restrict p, const float *restrict g, fl
         }
         return;
     }
-    float neg_lr = -lr;
-    if (lr * gbound <= 0.125f) {
-        for (int64_t i = start; i < end; ++i) {
-            float gn = normalised(g[i], &v[i], beta, omb, bc, gbound);
-            float pi = p[i];
-            float s = (pi > 0.0f) ? 1.0f : ((pi < 0.0f) ? -1.0f : 0.0f);
-            float w = pi * small_expf((gn * s) * neg_lr);
-            p[i] = clampf(w, -wmax, wmax);
-        }
-        return;
-    }
-    for (int64_t i = start; i < end; ++i) {
-        float gn = normalised(g[i], &v[i], beta, omb, bc, gbound);
-        float pi = p[i];
-        float s = (pi > 0.0f) ? 1.0f : ((pi < 0.0f) ? -1.0f : 0.0f);
-        float w = pi * fast_expf((gn * s) * neg_lr);
-        p[i] = clampf(w, -wmax, wmax);
-    }
+    if (lr * gbound <= 0.125f)
+        madam_mul(p, g, v, start, end, beta, omb, bc, -lr, gbound, wmax, 1);
+    else
+        madam_mul(p, g, v, start, end, beta, omb, bc, -lr, gbound, wmax, 0);
 }
 
 /* LogGridMadam: level <- clip(floor(level + (gn * s) * coef + u), 0, top), p <- s * table[level],
