@@ -142,3 +142,21 @@ def test_aggregation_statistics() -> None:
     assert d["mean"] == pytest.approx(-0.025) and d["min"] == pytest.approx(-0.1) and d["max"] == pytest.approx(0.05)
     assert all(math.isnan(x) for x in bootstrap_ci([1.0]))  # no interval from one value
     assert worker_threads(2, cores=2) == 1 and worker_threads(1, cores=8) == 8 and worker_threads(16, cores=2) == 1
+
+
+def test_a_worker_caps_the_configured_threads(tmp_path: Path) -> None:
+    import torch
+
+    from neurosim.runner.config import load
+    from neurosim.runner.run import execute, set_threads
+
+    before = torch.get_num_threads()
+    try:
+        assert set_threads(4, max_threads=1) == 1 and torch.get_num_threads() == 1
+        (tmp_path / "base.toml").write_text(BASE.replace('name = "base"', 'name = "base"\nthreads = 2')
+                                            .replace("epochs = 3", "epochs = 1"))
+        out = execute(load(tmp_path / "base.toml"), tmp_path / "runs", progress=False, echo=lambda *a: None,
+                      max_threads=1)
+        assert json.loads((out.path / "provenance.json").read_text())["threads"] == 1
+    finally:
+        torch.set_num_threads(before)

@@ -33,20 +33,29 @@ def check(config: dict[str, Any]) -> Any:
         return brian_run.make_rule(config)
     from neurosim.runner import torch_run
 
-    _set_threads(config["threads"])
     return torch_run.prepare(config)
 
 
-def _set_threads(threads: int) -> None:
-    if threads > 0:
-        import torch
+def set_threads(threads: int, max_threads: int | None = None) -> int:
+    """Set torch's intra-op threads: ``threads`` (0 = torch's default), at most ``max_threads``.
 
-        torch.set_num_threads(threads)
+    Returns the thread count in use (recorded in the run's provenance).
+    """
+    import torch
+
+    n = threads if threads > 0 else torch.get_num_threads()
+    if max_threads:
+        n = min(n, max_threads)
+    if n != torch.get_num_threads():
+        torch.set_num_threads(n)
+    return n
 
 
 def execute(config: dict[str, Any], root: str | os.PathLike[str] = "runs", *, progress: bool = True,
-            echo: Any = print) -> RunOutcome:
+            echo: Any = print, max_threads: int | None = None) -> RunOutcome:
     """Run ``config`` in ``root/<name>-<hash>/``; a finished run is not run again.
+
+    ``max_threads`` caps torch's threads (a sweep worker's share of the cores).
 
     Everything is validated and built before the directory is created, so a bad
     config leaves nothing behind. Raises :class:`ConfigError` for a bad config and
@@ -56,12 +65,14 @@ def execute(config: dict[str, Any], root: str | os.PathLike[str] = "runs", *, pr
     if rundir.done:
         echo(f"already finished: {rundir.path} (nothing to do)")
         return RunOutcome(rundir.path, False, rundir.result().get("final", {}))
+    brian = config["network"]["kind"] in BRIAN_NETWORKS
+    threads = config["threads"] if brian else set_threads(config["threads"], max_threads)
     built = check(config)
     rundir.create(config)
-    rundir.write_provenance(config["threads"])
+    rundir.write_provenance(threads)
     rundir.log(f"start {rundir.path.name}")
     t0 = time.perf_counter()
-    if config["network"]["kind"] in BRIAN_NETWORKS:
+    if brian:
         from neurosim.runner import brian_run
 
         final = brian_run.simulate(config, built, rundir, progress=progress)

@@ -201,13 +201,7 @@ def _run_task(config: dict[str, Any], root: str, threads: int) -> dict[str, Any]
     """Worker entry point (module level so that process pools and Dask can pickle it)."""
     from neurosim.runner.run import execute
 
-    cfg = dict(config)
-    if cfg["threads"] == 0 or cfg["threads"] > threads:
-        # the thread count is part of what makes a run reproducible; record what was used
-        import torch
-
-        torch.set_num_threads(threads)
-    outcome = execute(cfg, root, progress=False, echo=lambda *a, **k: None)
+    outcome = execute(config, root, progress=False, echo=lambda *a, **k: None, max_threads=threads)
     return {"path": str(outcome.path), "ran": outcome.ran, "final": outcome.final}
 
 
