@@ -121,8 +121,9 @@ def sensitivity_figure(scan: dict[str, dict[float, Any]], path: Path, task: str)
     axes[1].set_ylabel("final validation accuracy (%)")
     axes[1].legend(fontsize=7, frameon=False, loc="lower left")
     fig.suptitle(f"Learning-rate sensitivity on {task} (seed 0; dotted line: Madam's lr 0.01)", fontsize=9)
-    for ext in ("png", "svg"):
-        fig.savefig(path.with_suffix(f".{ext}"), dpi=130)
+    from neurosim.analysis.plots import save_figure
+
+    save_figure(fig, path, tight=False)
     plt.close(fig)
 
 

@@ -26,7 +26,7 @@ def _ci(values: Sequence[float], seed: int = 0) -> tuple[float, float]:
 
 
 def collect(sweep_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Read ``sweep.json`` and each run's config, final metrics and analysis summary."""
+    """Read ``sweep.json`` and each run's final metrics (size statistics come from the snapshots)."""
     with open(sweep_dir / "sweep.json", encoding="utf-8") as fh:
         sweep = json.load(fh)
     runs = []
@@ -34,10 +34,6 @@ def collect(sweep_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         rd = RunDir((sweep_dir / r["dir"]).resolve())
         res = rd.result() if rd.done else {}
         final = dict(res.get("final", {}))
-        analysis = res.get("analysis", {})
-        for k in ("best", "sigma_ln"):
-            if isinstance(analysis.get(k), (int, float, str)):
-                final[f"size_{k}"] = analysis[k]
         runs.append({**r, "run": rd, "done": rd.done, "final": final})
     return sweep, runs
 

@@ -98,7 +98,7 @@ def _raster_figure(result: Any, rundir: RunDir, config: dict[str, Any]) -> None:
         ax2.set_xticks([])
         ax2.set_ylabel("firing rate (Hz)")
     fig.suptitle(f"{config['network']['kind']} with {config['rule']['name']}", fontsize=9)
-    rundir.figures.mkdir(exist_ok=True)
-    for ext in ("png", "svg"):
-        fig.savefig(rundir.figures / f"raster.{ext}", dpi=120)
+    from neurosim.analysis.plots import save_figure
+
+    save_figure(fig, rundir.figures / "raster", tight=False)  # atomic, like every run-directory file
     plt.close(fig)
