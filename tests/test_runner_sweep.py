@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from neurosim.cli import main
-from neurosim.runner.aggregate import paired_differences, summarise
+from neurosim.runner.aggregate import bootstrap_ci, paired_differences, summarise
 from neurosim.runner.config import ConfigError
-from neurosim.runner.sweep import bootstrap_ci, load_sweep, run_sweep, worker_threads
+from neurosim.runner.sweep import load_sweep, run_sweep, worker_threads
 
 BASE = """
 name = "base"

@@ -16,13 +16,19 @@ from neurosim.runner.rundir import RunDir
 
 #: Final metrics shown in the sweep table when present (in this order).
 HEADLINE = ("test_accuracy", "val_accuracy", "test_accuracy_top2_coherence", "val_loss",
-            "rate_hz", "cv_isi", "levels_moved")
+            "rate_hz", "isi_cv", "levels_moved_mean")
 
 
-def _ci(values: Sequence[float], seed: int = 0) -> tuple[float, float]:
-    from neurosim.runner.sweep import bootstrap_ci
-
-    return bootstrap_ci(values, seed=seed)
+def bootstrap_ci(values: Sequence[float], n_boot: int = 10_000, level: float = 0.95, seed: int = 0
+                 ) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean (NaN with fewer than 2 values)."""
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    if v.size < 2:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, (n_boot, v.size))].mean(axis=1)
+    a = (1 - level) / 2
+    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
 def collect(sweep_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -49,7 +55,7 @@ def summarise(runs: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> dict[
         for k in sorted(keys):
             by_seed = {r["seed"]: float(r["final"][k]) for r in rows if k in r["final"]}
             vals = list(by_seed.values())
-            lo, hi = _ci(vals)
+            lo, hi = bootstrap_ci(vals)
             metrics[k] = {"by_seed": by_seed, "mean": float(np.mean(vals)), "min": float(np.min(vals)),
                           "max": float(np.max(vals)), "ci95": [lo, hi], "n": len(vals)}
         out[label] = {"n_runs": len([r for r in runs if r["label"] == label]), "n_done": len(rows),
@@ -72,7 +78,7 @@ def paired_differences(summary: Mapping[str, Any], metric: str, reference: str) 
             continue
         d = [m["by_seed"][k] - ref["by_seed"][k] for k in seeds]
         out[label] = {"mean": float(np.mean(d)), "min": float(np.min(d)), "max": float(np.max(d)),
-                      "ci95": list(_ci(d)), "seeds": seeds}
+                      "ci95": list(bootstrap_ci(d)), "seeds": seeds}
     return out
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import copy
 import itertools
-import math
 import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
@@ -306,16 +305,3 @@ def _run_dask(todo: Sequence[Task], root: str, address: str, n_workers: int, don
         if cluster is not None:
             cluster.close()
 
-
-def bootstrap_ci(values: Sequence[float], n_boot: int = 10_000, level: float = 0.95, seed: int = 0
-                 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean (NaN with fewer than 2 values)."""
-    import numpy as np
-
-    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
-    if v.size < 2:
-        return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, (n_boot, v.size))].mean(axis=1)
-    a = (1 - level) / 2
-    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
