@@ -12,6 +12,12 @@ simulation itself) and the ratio Madam / additive within the same mode.
   slow per time step, so it runs ``--runtime-duration`` (default 10 s) of biological
   time; the realtime factor is comparable, the absolute time is not.
 
+Baseline: Brian2's own ``examples/synapses/STDP.py`` network (the same Song setup
+with a ``PoissonGroup``, a ``StateMonitor`` on two weights and a ``SpikeMonitor`` on
+all inputs), re-stated here, compiled in standalone mode into its own directory and
+re-executed interleaved with the two rules, so the realtime factors can be compared
+with what Brian2 itself reaches on the same machine in the same run.
+
 Targets (issue 5): ratio <= 1.3 in each mode, standalone >= 30x realtime.
 
 Usage::
@@ -46,9 +52,48 @@ def _rerun(build_dir: str) -> float:
     return time.perf_counter() - t0
 
 
+def build_brian2_example(build_dir: str, duration_s: float) -> None:
+    """Compile Brian2's STDP example network (Song et al. 2000 constants) without running it.
+
+    Re-stated from the equations of Brian2's ``examples/synapses/STDP.py``: 1000 Poisson
+    inputs at 15 Hz, one conductance-based neuron, additive STDP with hard bounds.
+    Called in a subprocess (``--build-example DIR``) because ``set_device`` is global.
+    """
+    import brian2 as b2
+    from brian2 import Hz, mV
+
+    b2.set_device("cpp_standalone", directory=build_dir, build_on_run=False)
+    b2.prefs.devices.cpp_standalone.openmp_threads = 0
+    ns = {"taum": 10 * ms, "taupre": 20 * ms, "taupost": 20 * ms, "Ee": 0 * mV, "vt": -54 * mV,
+          "vr": -60 * mV, "El": -74 * mV, "taue": 5 * ms, "gmax": 0.01}
+    ns["dApre"] = 0.01 * ns["gmax"]
+    ns["dApost"] = -ns["dApre"] * 1.05
+    b2.seed(0)
+    inp = b2.PoissonGroup(1000, rates=15 * Hz)
+    neuron = b2.NeuronGroup(1, "dv/dt = (ge * (Ee - v) + El - v) / taum : volt\ndge/dt = -ge / taue : 1",
+                            threshold="v > vt", reset="v = vr", method="euler", namespace=ns)
+    S = b2.Synapses(inp, neuron, """w : 1
+                    dApre/dt = -Apre / taupre : 1 (event-driven)
+                    dApost/dt = -Apost / taupost : 1 (event-driven)""",
+                    on_pre="ge += w\nApre += dApre\nw = clip(w + Apost, 0, gmax)",
+                    on_post="Apost += dApost\nw = clip(w + Apre, 0, gmax)", namespace=ns)
+    S.connect()
+    S.w = "rand() * gmax"
+    mon = b2.StateMonitor(S, "w", record=[0, 1])
+    s_mon = b2.SpikeMonitor(inp)
+    b2.Network(inp, neuron, S, mon, s_mon).run(duration_s * second, report=None)
+    b2.device.build(directory=build_dir, compile=True, run=False)
+
+
 def bench_standalone(args: argparse.Namespace, root: Path) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     dirs = {}
+    example = str(root / "standalone_brian2_example")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, __file__, "--build-example", example, "--duration", str(args.duration)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out["brian2_example"] = {"compile_s": time.perf_counter() - t0}
+    dirs["brian2_example"] = example
     for name, kw in RULES.items():
         d = str(root / f"standalone_{name}")
         res = run_song(make_rule(name, **kw), duration=args.duration * second, mode="standalone",
@@ -57,11 +102,11 @@ def bench_standalone(args: argparse.Namespace, root: Path) -> dict[str, dict[str
         dirs[name] = d
         out[name] = {"compile_s": res.metrics["compile_s"], "first_run_s": res.metrics["run_s"],
                      "rate_hz": res.metrics["rate_hz"]}
-    times: dict[str, list[float]] = {n: [] for n in RULES}
+    times: dict[str, list[float]] = {n: [] for n in dirs}
     for _ in range(args.repeats):
-        for name in RULES:
-            times[name].append(_rerun(dirs[name]))
-    for name in RULES:
+        for name, d in dirs.items():
+            times[name].append(_rerun(d))
+    for name in dirs:
         med = statistics.median(times[name])
         out[name].update(run_s_median=med, runs=times[name], realtime=args.duration / med)
     return out
@@ -92,7 +137,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--skip-runtime", action="store_true")
     ap.add_argument("--build-root", default=None)
     ap.add_argument("--json", default=None, help="write the results here")
+    ap.add_argument("--build-example", default=None, help=argparse.SUPPRESS)  # internal: compile the baseline
     args = ap.parse_args(argv)
+    if args.build_example:
+        build_brian2_example(args.build_example, args.duration)
+        return {}
     root = Path(args.build_root or tempfile.mkdtemp(prefix="song_bench_"))
     results = {"args": vars(args), "standalone": bench_standalone(args, root)}
     if not args.skip_runtime:
@@ -110,8 +159,12 @@ def main(argv: list[str] | None = None) -> dict:
         ratio = results[mode]["madam_loggrid"]["run_s_median"] / results[mode]["additive"]["run_s_median"]
         results[mode]["ratio_madam_over_additive"] = ratio
         print(f"{mode:<11} ratio Madam/additive = {ratio:.2f}  (target <= 1.3)")
-    sa = results["standalone"]["additive"]["realtime"]
-    print(f"standalone additive realtime factor {sa:.1f}x (target >= 30x)")
+    st = results["standalone"]
+    vs = st["additive"]["run_s_median"] / st["brian2_example"]["run_s_median"]
+    st["ratio_additive_over_brian2_example"] = vs
+    print(f"standalone additive realtime factor {st['additive']['realtime']:.1f}x (target >= 30x); "
+          f"Brian2's own example {st['brian2_example']['realtime']:.1f}x in the same run; "
+          f"neurosim additive / example wall time = {vs:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
     return results

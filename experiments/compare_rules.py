@@ -25,20 +25,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 from neurosim._io import write_text
-from neurosim.runner.aggregate import summary_table
+from neurosim.runner.aggregate import collect, summary_table
 from neurosim.runner.sweep import build_sweep, run_sweep
+from neurosim.runner.tune import LRS, best_lr, lr_scan, sensitivity_figure
 
 HERE = Path(__file__).resolve().parent
 BASES = {"digits": "configs/digits_mlp.toml", "perceptual_decision_making": "configs/pdm_rnn.toml",
-         "context_dependent_integration": "configs/cdi_rnn.toml"}
-LRS = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+         "context_dependent_integration": "configs/cdi_rnn.toml",
+         "parametric_working_memory": "configs/pwm_rnn.toml"}
 
 ANN = {"network.dale": False}
 DALE = {"network.dale": True}
@@ -72,57 +72,91 @@ def _condition(label: str, net: dict[str, Any], rule: dict[str, Any], seeds: lis
     return {"label": label, "set": {**net, "rule": rule}, "seeds": seeds}
 
 
-def lr_scan(task: str, lrs: list[float], quick: bool, runs: Path, workers: int) -> dict[str, dict[float, Any]]:
-    """Seed 0 of every tunable (and the Madam) condition at every lr; final metrics by label and lr."""
-    conds = []
-    for label, (net, rule, tuned) in CONDITIONS.items():
-        if tuned or label in SCANNED_UNTUNED:
-            for lr in lrs:
-                cond = _condition(f"{label} @ lr {lr:g}", net, {**rule, "lr": lr}, [0])
-                cond["set"]["analysis.fit"] = False  # tuning needs only the validation metrics
-                conds.append(cond)
-    sweep = build_sweep({"name": f"lr-{task}", "condition": conds, "base": BASES[task]}, base_dir=HERE,
-                        quick=quick)
-    out = run_sweep(sweep, runs, workers=workers, progress=False)
-    summary = json.loads((out.sweep_dir / "summary.json").read_text())["summary"]
-    scan: dict[str, dict[float, Any]] = {}
-    for full, s in summary.items():
-        label, _, lr = full.rpartition(" @ lr ")
-        m = s["metrics"]
-        scan.setdefault(label, {})[float(lr)] = {k: m[k]["mean"] for k in ("val_loss", "val_accuracy") if k in m}
-    return scan
+def _runs_by_label(sweep_dir: Path) -> dict[str, list[Path]]:
+    out: dict[str, list[Path]] = {}
+    for r in collect(sweep_dir)[1]:
+        out.setdefault(r["label"], []).append(r["run"].path)
+    return out
 
 
-def best_lr(scan: dict[float, Any]) -> float:
-    """The lr with the highest validation accuracy (ties: lower validation loss)."""
-    ok = {lr: v for lr, v in scan.items() if math.isfinite(v.get("val_loss", math.nan))}
-    return max(ok, key=lambda lr: (ok[lr]["val_accuracy"], -ok[lr]["val_loss"]))
+def rnn_diagnostics(sweep_dir: Path, n_trials: int = 256) -> dict[str, dict[str, float]]:
+    """Per condition (mean over seeds): the final network's spectrum and activity, and its grid use.
+
+    Activity comes from :meth:`DaleRNN.activity` on ``n_trials`` test-like trials
+    (noise off); ``at_grid_ends`` is the fraction of recurrent synapses on the
+    lowest or highest level of a LogGridMadam grid, ``moved`` the fraction of
+    recurrent sizes that differ between the first and the last snapshot.
+    """
+    import numpy as np
+    import torch
+
+    from neurosim import snapshot
+    from neurosim.runner.torch_run import load_run
+
+    out: dict[str, dict[str, float]] = {}
+    for label, dirs in _runs_by_label(sweep_dir).items():
+        rows = []
+        for d in dirs:
+            setup = load_run(d)
+            u, *_ = setup.task.batch(n_trials, np.random.default_rng(12345))
+            row = setup.model.activity(torch.from_numpy(u))
+            snaps = sorted((d / "snapshots").glob("*.npz"))
+            first, last = (snapshot.load(p).projections["recurrent"] for p in (snaps[0], snaps[-1]))
+            row["rho_start"] = float(np.abs(np.linalg.eigvals(first.weight.astype(np.float64))).max())
+            row["moved"] = float(np.mean(first.size != last.size))
+            if last.level is not None and last.grid is not None:
+                row["at_grid_ends"] = float(np.mean((last.level == 0) | (last.level == last.grid.levels - 1)))
+            rows.append(row)
+        out[label] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if all(k in r for r in rows)}
+    return out
 
 
-def sensitivity_figure(scan: dict[str, dict[float, Any]], path: Path, task: str) -> None:
+def _train_minutes(sweep_dir: Path) -> float:
+    return sum(json.loads((d / "result.json").read_text()).get("seconds", 0.0)
+               for dirs in _runs_by_label(sweep_dir).values() for d in dirs) / 60
+
+
+def diagnostics_table(diag: dict[str, dict[str, float]]) -> str:
+    cols = [("rho_start", "spectral radius at start", "{:.2f}"), ("spectral_radius", "at end", "{:.2f}"),
+            ("svd_entropy", "SVD entropy", "{:.2f}"), ("dead_fraction", "dead units (%)", "{:.0%}"),
+            ("dead_exc_fraction", "dead E units (%)", "{:.0%}"), ("mean_rate", "mean rate", "{:.3g}"),
+            ("max_rate", "max rate", "{:.3g}"), ("moved", "recurrent sizes changed (%)", "{:.0%}"),
+            ("at_grid_ends", "on the grid's end levels (%)", "{:.0%}")]
+    lines = ["| condition | " + " | ".join(c[1] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for label, d in diag.items():
+        cells = [fmt.format(d[k]).replace("%", "") if k in d else "" for k, _, fmt in cols]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def psychometric_figure(sweep_dir: Path, path: Path) -> None:
+    """P(choice 2) against signed coherence (%), mean over seeds, one line per condition."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
-    for i, (label, by_lr) in enumerate(scan.items()):
-        lrs = sorted(by_lr)
-        style = "-" if label.startswith("ANN") else "--"
-        for ax, key, scale in ((axes[0], "val_loss", 1.0), (axes[1], "val_accuracy", 100.0)):
-            ax.plot(lrs, [scale * by_lr[lr].get(key, math.nan) for lr in lrs], style, marker="o", ms=3,
-                    color=f"C{i % 10}", label=label)
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.set_xlabel("learning rate")
-        ax.axvline(0.01, color="0.6", lw=0.8, ls=":")
-    axes[0].set_ylabel("final validation loss (nats)")
-    axes[0].set_yscale("log")
-    axes[1].set_ylabel("final validation accuracy (%)")
-    axes[1].legend(fontsize=7, frameon=False, loc="lower left")
-    fig.suptitle(f"Learning-rate sensitivity on {task} (seed 0; dotted line: Madam's lr 0.01)", fontsize=9)
     from neurosim.analysis.plots import save_figure
 
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, constrained_layout=True)
+    for i, (label, dirs) in enumerate(_runs_by_label(sweep_dir).items()):
+        curves = [json.loads((d / "result.json").read_text())["final"].get("psychometric") for d in dirs]
+        curves = [c for c in curves if c]
+        if not curves:
+            continue
+        coh = sorted(float(c) for c in curves[0])
+        p = np.mean([[c[f"{x:g}"] for x in coh] for c in curves], axis=0)
+        ax = axes[0] if label.startswith("ANN") or "Adam" in label or "SGD" in label else axes[1]
+        ax.plot(coh, p, "-" if label.startswith("ANN") else "--", marker="o", ms=3, color=f"C{i % 10}",
+                label=label)
+    for ax in axes:
+        ax.set_xlabel("signed coherence (%)")
+        ax.axhline(0.5, color="0.7", lw=0.6, ls=":")
+        ax.legend(fontsize=6.5, frameon=False, loc="upper left")
+    axes[0].set_ylabel("P(choice 2), mean over seeds")
+    axes[0].set_title("additive rules and the ANN", fontsize=9)
+    axes[1].set_title("multiplicative (Madam) rules under Dale, and the controls", fontsize=9)
     save_figure(fig, path, tight=False)
     plt.close(fig)
 
@@ -138,11 +172,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out = Path(args.out or f"results/compare_rules-{args.task}")
     out.mkdir(parents=True, exist_ok=True)
     runs = Path(args.runs)
-    lrs = [1e-2] if args.quick else LRS
+    lrs = [1e-2] if args.quick else list(LRS)
     seeds = [0] if args.quick else [0, 1, 2]
     t0 = time.perf_counter()
-    scan = lr_scan(args.task, lrs, args.quick, runs, args.workers or 2)
-    sensitivity_figure(scan, out / "lr_sensitivity", args.task)
+    tunable = {label: {**net, "rule": rule} for label, (net, rule, tuned) in CONDITIONS.items()
+               if tuned or label in SCANNED_UNTUNED}
+    scan = lr_scan(f"lr-{args.task}", tunable, BASES[args.task], lrs, runs=runs, base_dir=HERE, quick=args.quick,
+                   workers=args.workers or 2)
+    sensitivity_figure(scan, out / "lr_sensitivity",
+                       f"Learning-rate sensitivity on {args.task} (seed 0; dotted line: Madam's lr 0.01)")
     chosen = {label: (best_lr(scan[label]) if tuned else rule["lr"])
               for label, (_, rule, tuned) in CONDITIONS.items()}
     conds = [_condition(label, net, {**rule, "lr": chosen[label]}, seeds)
@@ -169,12 +207,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"[sweep/report.md](sweep/report.md) (its run links point into `{res.sweep_dir.parent.parent}`). "
               f"Everything else (initial scale, bias rule and its lr, batch size, "
               f"epochs) is the same for every rule: see the base config `experiments/{BASES[args.task]}`.", "",
-              f"Wall time: {minutes:.1f} min.", ""]
+              f"Wall time of this invocation: {minutes:.1f} min (finished runs are reused, not rerun); "
+              f"training time summed over the comparison's runs: {_train_minutes(res.sweep_dir):.1f} min.", ""]
+    diag = None
+    if sweep.tasks[0].config["network"]["kind"] == "rnn":
+        if args.task == "perceptual_decision_making":
+            psychometric_figure(res.sweep_dir, out / "psychometric")
+            lines += ["## Psychometric curves", "", "![psychometric curves](psychometric.png)", ""]
+        diag = rnn_diagnostics(res.sweep_dir)
+        lines += ["## The networks at the end of training", "",
+                  "Mean over seeds. Activity on 256 trials with the recurrent noise off; a dead unit has "
+                  "rate 0 on every step of every trial (the readout sees only the E units); "
+                  "'changed' compares the recurrent sizes of the first and last snapshot; 'end levels' "
+                  "counts recurrent synapses on the lowest or highest level of a LogGridMadam grid.", "",
+                  diagnostics_table(diag), ""]
     write_text(out / "README.md", "\n".join(lines))
     shutil.copytree(res.sweep_dir, out / "sweep", dirs_exist_ok=True)  # links to run folders stay in runs/
-    write_text(out / "summary.json", json.dumps({"chosen_lr": chosen, "scan": {k: {str(lr): v for lr, v in d.items()}
-                                                 for k, d in scan.items()}, "summary": summary["summary"]},
-                                                indent=1))
+    scan_json = {k: {str(lr): v for lr, v in d.items()} for k, d in scan.items()}
+    write_text(out / "summary.json", json.dumps({"chosen_lr": chosen, "diagnostics": diag, "scan": scan_json,
+                                                 "summary": summary["summary"]}, indent=1))
     print(f"report: {out / 'README.md'}")
     return {"chosen_lr": chosen, "summary": summary["summary"], "failed": res.failed}
 

@@ -15,31 +15,42 @@ over pairs with a non-zero mean size, the number of distinguishable sizes by Bar
 formula with the 60x range of the grid (and with the observed 1-99 % range), next to
 Bartol's 0.083 and ~26.
 
+Every run goes through the runner (``experiments/configs/song.toml`` with
+``network.duplicate = true``; one sweep, resumable); the pairs are read from the runs'
+first and last snapshots.
+
     python experiments/pair_precision.py [--quick] [--out results/pair_precision]
-                                         [--mode standalone|runtime]
+                                         [--mode standalone|runtime] [--workers 2]
+
+Writes ``README.md``, ``results.json`` and ``pairs`` (PNG and SVG) under ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import tempfile
+import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from brian2 import ms, second
 
+from neurosim import snapshot
+from neurosim._io import write_json, write_text
+from neurosim.analysis.plots import save_figure
 from neurosim.analysis.precision import distinguishable_sizes, dynamic_range, pair_cv, pyplot
-from neurosim.brian import make_rule, run_song
+from neurosim.runner.aggregate import collect
+from neurosim.runner.sweep import build_sweep, run_sweep
 
-RULES = {
-    "additive": ("additive", {}),
-    "soft_bound": ("gutig", {"mu_plus": 1.0, "mu_minus": 1.0}),
-    "mixed": ("gutig", {"mu_plus": 0.0, "mu_minus": 1.0}),
-    "madam_loggrid": ("madam_loggrid", {"interval": 100 * ms}),
-    "madam_loggrid_nearest": ("madam_loggrid", {"interval": 100 * ms, "rounding": "nearest"}),
+HERE = Path(__file__).resolve().parent
+#: rule label -> the runner's rule table (times in seconds)
+RULES: dict[str, dict[str, Any]] = {
+    "additive": {"name": "additive"},
+    "soft_bound": {"name": "gutig", "mu_plus": 1.0, "mu_minus": 1.0},
+    "mixed": {"name": "gutig", "mu_plus": 0.0, "mu_minus": 1.0},
+    "madam_loggrid": {"name": "madam_loggrid", "interval": 0.1},
+    "madam_loggrid_nearest": {"name": "madam_loggrid", "interval": 0.1, "rounding": "nearest"},
 }
 BARTOL_CV = 0.083
 BARTOL_N = 26
@@ -74,27 +85,36 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="results/pair_precision")
+    ap.add_argument("--runs", default="runs", help="run directories (default: runs)")
     ap.add_argument("--mode", choices=("runtime", "standalone"), default=None,
                     help="default: standalone (full), runtime (quick)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     mode = args.mode or ("runtime" if args.quick else "standalone")
-    T = 2.0 if args.quick else 100.0
-    build_root = Path(tempfile.mkdtemp(prefix="pair_precision_"))
     t0 = time.perf_counter()
+    conds = [{"label": label, "config": "configs/song.toml", "seeds": [args.seed],
+              "set": {"rule": rule, "network.mode": mode, "network.duplicate": True}}
+             for label, rule in RULES.items()]
+    sweep = build_sweep({"name": "pair-precision", "condition": conds,
+                         "description": "pair_precision: two synapses per input, per rule"},
+                        base_dir=HERE, quick=args.quick)
+    T = sweep.tasks[0].config["train"]["duration"]
+    res = run_sweep(sweep, args.runs, workers=args.workers, progress=False)
     rows: dict[str, dict[str, float]] = {}
     pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for label, (rule_name, kw) in RULES.items():
-        res = run_song(make_rule(rule_name, **kw), duration=T * second, snapshot_every=T * second,
-                       seed=args.seed, mode=mode, duplicate=True, progress=False,
-                       build_dir=str(build_root / label),
-                       inputs="pregenerated" if args.quick else "poisson")
-        p0, p1 = res.snapshots[0][1]["input"], res.snapshots[-1][1]["input"]
+    w_max = math.nan
+    for r in collect(res.sweep_dir)[1]:
+        label = r["label"]
+        paths = r["run"].snapshot_paths()
+        s0, s1 = snapshot.load(paths[0]), snapshot.load(paths[-1])
+        p0, p1 = s0.projections["input"], s1.projections["input"]
+        w_max = float(s1.meta["w_max"])
         a, b = pairs_of(p1.pre, p1.size)
         rows[label] = {**precision(a, b), "initial_median_pair_cv": precision(*pairs_of(p0.pre, p0.size))[
-            "median_pair_cv"], "rate_hz": res.metrics["rate_hz"]}
+            "median_pair_cv"], "rate_hz": r["final"]["rate_hz"]}
         pairs[label] = (a, b)
     lines = [f"# Pair precision ({'quick' if args.quick else 'full'}: Song setup, 1000 inputs x 2 "
              f"synapses, {T:g} s, {mode} mode)", "",
@@ -107,29 +127,30 @@ def main(argv: list[str] | None = None) -> dict:
                      f"{r['frac_pairs_identical']:.2f} | {r['initial_median_pair_cv']:.3g} | "
                      f"{r['rate_hz']:.3g} |")
     lines.append(f"| Bartol et al. 2015 (CA1 spines) | {BARTOL_CV} | ~{BARTOL_N} | ~60 | | | | |")
+    shutil.copytree(res.sweep_dir, out / "sweep", dirs_exist_ok=True)  # its run links point into --runs
     lines += ["", "Pair CV is the sample CV of the two sizes (ddof = 1); pairs whose sizes are both 0 "
               "are left out. N = ln(range) / ln(1 + 2 CV z), z = 1.015 (Bartol's 69 % criterion); "
-              "N is infinite when the median CV is 0 (more than half the pairs identical).",
-              f"Wall time: {time.perf_counter() - t0:.0f} s."]
-    (out / "results.md").write_text("\n".join(lines) + "\n")
+              "N is infinite when the median CV is 0 (more than half the pairs identical).", "",
+              "![pairs](pairs.png)", "",
+              f"Runs: [sweep/report.md](sweep/report.md), run directories under `{args.runs}`. "
+              f"Wall time of this invocation: {time.perf_counter() - t0:.0f} s (finished runs are reused).", ""]
+    write_text(out / "README.md", "\n".join(lines))
     plt = pyplot()
     fig, axes = plt.subplots(1, len(pairs), figsize=(3 * len(pairs), 3), sharex=True, sharey=True)
     for ax, (label, (a, b)) in zip(np.atleast_1d(axes), pairs.items(), strict=True):
-        ax.scatter(a / 0.005, b / 0.005, s=3, alpha=0.5, color="0.2")
+        ax.scatter(a / w_max, b / w_max, s=3, alpha=0.5, color="0.2")
         ax.plot([0, 1], [0, 1], lw=0.5, color="r")
         ax.set_title(f"{label}\nCV {rows[label]['median_pair_cv']:.3g}", fontsize=8)
         ax.set_xlabel("synapse 1 (w / w_max)")
     np.atleast_1d(axes)[0].set_ylabel("synapse 2 (w / w_max)")
     fig.tight_layout()
-    fig.savefig(out / "pairs.png", dpi=110)
+    save_figure(fig, out / "pairs", tight=False)
     plt.close(fig)
-    (out / "results.json").write_text(json.dumps({"mode": mode, "quick": args.quick, "rules": rows},
-                                                 indent=2, default=float))
+    write_json(out / "results.json", {"mode": mode, "quick": args.quick, "duration_s": T, "rules": rows,
+                                      "failed": res.failed})
     print("\n".join(lines))
-    return {"mode": mode, "rules": rows}
+    return {"mode": mode, "rules": rows, "failed": res.failed}
 
 
 if __name__ == "__main__":
-    import sys
-
-    main(sys.argv[1:])
+    main()

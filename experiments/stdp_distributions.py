@@ -14,32 +14,42 @@ iSTDP on I->E), each under:
 Expected in the Song setup: additive -> bimodal, piled at 0 and w_max; soft-bound and
 mixed -> unimodal. Reported for Madam: what it gives.
 
-    python experiments/stdp_distributions.py [--quick] [--out results/stdp_distributions]
-                                             [--mode standalone|runtime] [--no-ei]
+Every run goes through the runner (``experiments/configs/song.toml`` and ``ei.toml``,
+one sweep; run directories resume, finished runs are reused); the figures are drawn
+from the runs' snapshots.
 
-Writes ``results.md`` (tables), ``results.json``, ``song_final.png``,
-``song_evolution.png`` and ``ei_final.png`` under ``--out``.
+    python experiments/stdp_distributions.py [--quick] [--out results/stdp_distributions]
+                                             [--mode standalone|runtime] [--no-ei] [--workers 2]
+
+Writes ``README.md`` (tables), ``results.json``, ``song_final``, ``song_evolution`` and
+``ei_final`` (PNG and SVG) under ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import tempfile
+import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from brian2 import ms, second
 
+from neurosim import snapshot
+from neurosim._io import write_json, write_text
+from neurosim.analysis.plots import save_figure
 from neurosim.analysis.precision import pyplot
-from neurosim.brian import make_rule, run_ei_network, run_song
+from neurosim.runner.aggregate import collect
+from neurosim.runner.sweep import build_sweep, run_sweep
 
-RULES = {
-    "additive": ("additive", {}),
-    "soft_bound": ("gutig", {"mu_plus": 1.0, "mu_minus": 1.0}),
-    "mixed": ("gutig", {"mu_plus": 0.0, "mu_minus": 1.0}),
-    "madam_loggrid": ("madam_loggrid", {"interval": 100 * ms}),
+HERE = Path(__file__).resolve().parent
+NETWORKS = {"song": "configs/song.toml", "ei": "configs/ei.toml"}
+#: rule label -> the runner's rule table (times in seconds)
+RULES: dict[str, dict[str, Any]] = {
+    "additive": {"name": "additive"},
+    "soft_bound": {"name": "gutig", "mu_plus": 1.0, "mu_minus": 1.0},
+    "mixed": {"name": "gutig", "mu_plus": 0.0, "mu_minus": 1.0},
+    "madam_loggrid": {"name": "madam_loggrid", "interval": 0.1},
 }
 
 
@@ -60,43 +70,56 @@ def _row(name: str, m: dict, rel: np.ndarray, keys: list[str]) -> str:
     return f"| {name} | " + " | ".join(vals) + f" | {shape_of(rel)} |"
 
 
+def read_run(run_dir: Path, projection: str) -> dict[str, Any]:
+    """Snapshot times (s), sizes / w_max of ``projection`` per snapshot, final metrics, activity."""
+    from neurosim.runner.rundir import RunDir
+
+    rd = RunDir(run_dir)
+    snaps = [snapshot.load(p) for p in rd.snapshot_paths()]
+    act = np.load(run_dir / "activity.npz")
+    return {"times": [float(s.meta["time"]) for s in snaps],
+            "rel": [s.projections[projection].size / float(s.meta["w_max"]) for s in snaps],
+            "metrics": rd.result()["final"], "activity": {k: act[k] for k in act.files}}
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="seconds instead of minutes")
     ap.add_argument("--out", default="results/stdp_distributions")
+    ap.add_argument("--runs", default="runs", help="run directories (default: runs)")
     ap.add_argument("--mode", choices=("runtime", "standalone"), default=None,
                     help="default: standalone (full), runtime (quick)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-ei", action="store_true", help="skip the E/I network")
+    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     mode = args.mode or ("runtime" if args.quick else "standalone")
-    song_T, ei_T = (2.0, 0.3) if args.quick else (100.0, 10.0)
-    build_root = Path(tempfile.mkdtemp(prefix="stdp_distributions_"))
     t_start = time.perf_counter()
-
-    # ---------------------------------------------------------------- Song setup
+    conds = []
+    for net, config in NETWORKS.items():
+        if net == "ei" and args.no_ei:
+            continue
+        rules = dict(list(RULES.items())[:1]) if (args.quick and net == "ei") else RULES
+        for label, rule in rules.items():
+            conds.append({"label": f"{net}: {label}", "config": config, "seeds": [args.seed],
+                          "set": {"rule": rule, "network.mode": mode}})
+    sweep = build_sweep({"name": "stdp-distributions", "condition": conds,
+                         "description": "stdp_distributions: size distributions per rule"},
+                        base_dir=HERE, quick=args.quick)
+    res = run_sweep(sweep, args.runs, workers=args.workers, progress=False)
     song: dict[str, dict] = {}
-    for label, (rule_name, kw) in RULES.items():
-        res = run_song(make_rule(rule_name, **kw), duration=song_T * second,
-                       snapshot_every=song_T / 10 * second, seed=args.seed, mode=mode,
-                       build_dir=str(build_root / f"song_{label}"), progress=False,
-                       inputs="pregenerated" if args.quick else "poisson")
-        w_max = res.info["w_max"]
-        song[label] = {
-            "metrics": res.metrics,
-            "times": [t for t, _ in res.snapshots],
-            "rel": [p["input"].size / w_max for _, p in res.snapshots],
-        }
-    # ---------------------------------------------------------------- E/I network
     ei: dict[str, dict] = {}
-    ei_rules = {} if args.no_ei else (dict(list(RULES.items())[:1]) if args.quick else RULES)
-    for label, (rule_name, kw) in ei_rules.items():
-        res = run_ei_network(make_rule(rule_name, **kw), duration=ei_T * second, seed=args.seed,
-                             mode=mode, build_dir=str(build_root / f"ei_{label}"), progress=False)
-        ei[label] = {"metrics": res.metrics, "rel": res.snapshots[-1][1]["EE"].size / res.info["w_max"],
-                     "pop_rate": res.info["pop_rate_e_hz"]}
+    for r in collect(res.sweep_dir)[1]:
+        net, _, label = r["label"].partition(": ")
+        if net == "song":
+            song[label] = read_run(r["run"].path, "input")
+        else:
+            ei[label] = read_run(r["run"].path, "EE")
+    song_T = sweep.tasks[0].config["train"]["duration"]
+    ei_T = next((t.config["train"]["duration"] for t in sweep.tasks if t.config["network"]["kind"] == "brian_ei"),
+                None)
 
     # ---------------------------------------------------------------- report
     keys = ["rate_hz", "isi_cv", "w_mean_rel", "frac_low", "frac_high", "levels_moved_mean"]
@@ -108,15 +131,24 @@ def main(argv: list[str] | None = None) -> dict:
         lines.append(_row(label, d["metrics"], d["rel"][-1], keys))
     if ei:
         ekeys = ["rate_e_hz", "rate_i_hz", "isi_cv", "rate_e_first_hz", "rate_e_last_hz",
-                 "rate_e_max_bin_hz", "w_mean_rel", "frac_low", "frac_high", "w_ie_mean_nS"]
-        lines += ["", f"## E/I network: 800 E + 200 I, {ei_T:g} s, Vogels iSTDP on I->E; E->E sizes",
+                 "rate_e_max_bin_hz", "w_mean_rel", "frac_low", "frac_high", "levels_moved_mean", "w_ie_mean_nS"]
+        n_e = next(t.config["network"]["n_e"] for t in sweep.tasks if t.config["network"]["kind"] == "brian_ei")
+        n_i = next(t.config["network"]["n_i"] for t in sweep.tasks if t.config["network"]["kind"] == "brian_ei")
+        lines += ["", f"## E/I network: {n_e} E + {n_i} I, {ei_T:g} s, Vogels iSTDP on I->E; E->E sizes",
                   "", "| rule | E Hz | I Hz | ISI CV (E) | E Hz first 10 % | E Hz last 10 % | "
-                  "max 100 ms bin | mean w/w_max | frac < 0.1 | frac > 0.9 | mean I->E nS | shape |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "max 100 ms bin | mean w/w_max | frac < 0.1 | frac > 0.9 | levels moved | mean I->E nS | shape |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for label, d in ei.items():
-            lines.append(_row(label, d["metrics"], d["rel"], ekeys))
-    lines += ["", f"Wall time: {time.perf_counter() - t_start:.0f} s."]
-    (out / "results.md").write_text("\n".join(lines) + "\n")
+            lines.append(_row(label, d["metrics"], d["rel"][-1], ekeys))
+    lines += ["", "![final size distributions, Song setup](song_final.png)", "",
+              "![size distributions over time, Song setup](song_evolution.png)", ""]
+    if ei:
+        lines += ["![E->E sizes and E population rate, E/I network](ei_final.png)", ""]
+    shutil.copytree(res.sweep_dir, out / "sweep", dirs_exist_ok=True)  # its run links point into --runs
+    lines += [f"Runs: the sweep report [sweep/report.md](sweep/report.md) and one run directory per row under "
+              f"`{args.runs}` (rasters under each run's `figures/`). Wall time of this invocation: "
+              f"{time.perf_counter() - t_start:.0f} s (finished runs are reused).", ""]
+    write_text(out / "README.md", "\n".join(lines))
 
     plt = pyplot()
     fig, axes = plt.subplots(1, len(song), figsize=(3.2 * len(song), 2.8), sharey=True)
@@ -126,7 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
         ax.set_xlabel("w / w_max")
     np.atleast_1d(axes)[0].set_ylabel("synapses")
     fig.tight_layout()
-    fig.savefig(out / "song_final.png", dpi=110)
+    save_figure(fig, out / "song_final", tight=False)
     plt.close(fig)
     fig, axes = plt.subplots(1, len(song), figsize=(3.2 * len(song), 2.8), sharey=True)
     for ax, (label, d) in zip(np.atleast_1d(axes), song.items(), strict=True):
@@ -137,32 +169,31 @@ def main(argv: list[str] | None = None) -> dict:
         ax.set_xlabel("time (s)")
     np.atleast_1d(axes)[0].set_ylabel("w / w_max")
     fig.tight_layout()
-    fig.savefig(out / "song_evolution.png", dpi=110)
+    save_figure(fig, out / "song_evolution", tight=False)
     plt.close(fig)
     if ei:
         fig, axes = plt.subplots(2, len(ei), figsize=(3.2 * len(ei), 5), squeeze=False)
         for k, (label, d) in enumerate(ei.items()):
-            axes[0, k].hist(d["rel"], bins=25, range=(0, 1), color="0.3")
+            axes[0, k].hist(d["rel"][-1], bins=25, range=(0, 1), color="0.3")
             axes[0, k].set_title(f"E->E {label}", fontsize=9)
             axes[0, k].set_xlabel("w / w_max")
-            axes[1, k].plot(np.arange(len(d["pop_rate"])) * 0.1, d["pop_rate"], lw=0.8)
+            pop = d["activity"]["pop_rate_e_hz"]
+            axes[1, k].plot(np.arange(len(pop)) * 0.1, pop, lw=0.8)
             axes[1, k].set_xlabel("time (s)")
-            axes[1, k].set_ylabel("E rate (Hz)")
+            axes[1, k].set_ylabel("E population rate (Hz, 100 ms bins)")
         fig.tight_layout()
-        fig.savefig(out / "ei_final.png", dpi=110)
+        save_figure(fig, out / "ei_final", tight=False)
         plt.close(fig)
 
     summary = {
-        "mode": mode, "quick": args.quick,
+        "mode": mode, "quick": args.quick, "sweep": str(res.sweep_dir), "failed": res.failed,
         "song": {k: {**d["metrics"], "shape": shape_of(d["rel"][-1])} for k, d in song.items()},
-        "ei": {k: {**d["metrics"], "shape": shape_of(d["rel"])} for k, d in ei.items()},
+        "ei": {k: {**d["metrics"], "shape": shape_of(d["rel"][-1])} for k, d in ei.items()},
     }
-    (out / "results.json").write_text(json.dumps(summary, indent=2, default=float))
+    write_json(out / "results.json", summary)
     print("\n".join(lines))
     return summary
 
 
 if __name__ == "__main__":
-    import sys
-
-    main(sys.argv[1:])
+    main()

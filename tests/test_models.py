@@ -193,6 +193,24 @@ def test_svd_entropy_bounds() -> None:
         svd_entropy(torch.ones(3))
 
 
+def test_rnn_activity_finds_dead_units_and_runaway_rates() -> None:
+    net = DaleRNN(3, 20, 3, noise_std=0.0, generator=gen(1))
+    u = torch.rand(30, 4, 3, generator=gen(2))
+    with torch.no_grad():
+        net.input.bias.fill_(0.0)
+        net.input.size[:5].zero_()  # units 0-4 (excitatory) get no input; the bias is 0: they never fire
+        net.recurrent.size[:5].zero_()
+    act = net.activity(u)
+    assert act["dead_fraction"] == pytest.approx(5 / 20)
+    assert act["dead_exc_fraction"] == pytest.approx(5 / net.n_exc)
+    assert act["spectral_radius"] == pytest.approx(spectral_radius(net.W_rec))
+    fresh = DaleRNN(3, 20, 3, noise_std=0.0, generator=gen(1))
+    calm = fresh.activity(u)["max_rate"]
+    with torch.no_grad():  # radius 3 with every unit active: the linearised dynamics grow every step
+        fresh.recurrent.size.mul_(3.0 / spectral_radius(fresh.W_rec))
+    assert fresh.activity(u)["max_rate"] > 100 * calm
+
+
 def test_rnn_euler_step_matches_equation() -> None:
     net = DaleRNN(2, 5, 2, noise_std=0.0, generator=gen(4))
     u = torch.rand(4, 1, 2, generator=gen(6))

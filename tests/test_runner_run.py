@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from neurosim import snapshot as snap
 from neurosim.cli import main
@@ -194,6 +195,24 @@ fit = false
     rows = [json.loads(line) for line in (out.path / "metrics.jsonl").read_text().splitlines()]
     assert [r["lr"] for r in rows[1:]] == [0.01, 0.005]  # the scheduler stepped once per epoch
     assert 0.0 <= out.final["test_accuracy"] <= 1.0 and "test_accuracy_top2_coherence" in out.final
+    # the trained network comes back from its directory: same test metrics, and its activity can be inspected
+    from neurosim.runner.torch_run import evaluate, load_run
+
+    setup = load_run(out.path)
+    assert not setup.model.training
+    assert evaluate(setup)["test_accuracy"] == out.final["test_accuracy"]
+    u, *_ = setup.task.batch(8, np.random.default_rng(0))
+    act = setup.model.activity(torch.from_numpy(u))
+    assert 0.0 <= act["dead_fraction"] <= 1.0 and act["spectral_radius"] > 0
+
+
+def test_load_run_without_a_checkpoint_names_the_directory(tmp_path: Path) -> None:
+    from neurosim.runner.torch_run import load_run
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "config.json").write_text(json.dumps(load(_config(tmp_path))))
+    with pytest.raises(FileNotFoundError, match="empty: no checkpoint"):
+        load_run(tmp_path / "empty")
 
 
 def test_a_diverging_run_stops_and_says_so(tmp_path: Path) -> None:

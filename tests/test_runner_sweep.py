@@ -160,3 +160,29 @@ def test_a_worker_caps_the_configured_threads(tmp_path: Path) -> None:
         assert json.loads((out.path / "provenance.json").read_text())["threads"] == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_best_lr_prefers_accuracy_then_loss_and_skips_diverged() -> None:
+    from neurosim.runner.tune import best_lr
+
+    scan = {1e-3: {"val_accuracy": 0.90, "val_loss": 0.30}, 1e-2: {"val_accuracy": 0.95, "val_loss": 0.40},
+            1e-1: {"val_accuracy": 0.95, "val_loss": 0.20}, 1.0: {"val_accuracy": 0.99, "val_loss": float("nan")}}
+    assert best_lr(scan) == 1e-1  # 1.0 diverged; the tie at 0.95 goes to the lower loss
+    with pytest.raises(ValueError, match="every scanned lr diverged"):
+        best_lr({1.0: {"val_accuracy": 0.5, "val_loss": float("inf")}})
+
+
+def test_lr_scan_runs_each_lr_and_rejects_bad_grids(tmp_path: Path) -> None:
+    from neurosim.runner.tune import lr_scan
+
+    base = tmp_path / "base.toml"
+    base.write_text('name = "t"\n[network]\nkind = "mlp"\nhidden = [16]\n[task]\nname = "digits"\n'
+                    '[rule]\nname = "sgd"\n[train]\nepochs = 1\n')
+    with pytest.raises(ValueError, match="lrs"):
+        lr_scan("s", {"SGD": {"network.dale": False, "rule": {"name": "sgd"}}}, "base.toml", [0.1, -1.0],
+                runs=tmp_path / "runs", base_dir=tmp_path)
+    scan = lr_scan("s", {"SGD": {"network.dale": False, "rule": {"name": "sgd"}}}, "base.toml", [1e-4, 0.1],
+                   runs=tmp_path / "runs", base_dir=tmp_path, workers=1)
+    assert set(scan["SGD"]) == {1e-4, 0.1}
+    # one epoch of SGD at 0.1 learns digits; at 1e-4 it barely moves
+    assert scan["SGD"][0.1]["val_accuracy"] > scan["SGD"][1e-4]["val_accuracy"] + 0.2

@@ -53,3 +53,57 @@ def test_shipped_configs_are_valid(config: Path) -> None:
     from neurosim.runner.config import load
 
     assert load(config)["name"] and load(config, quick=True)["quick"]
+
+
+@pytest.mark.brian2
+def test_snn_digits_quick(tmp_path: Path) -> None:
+    study = _study("snn_digits")
+    out = study.main(["--quick", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                      "--workers", "1"])
+    assert not out["failed"]
+    assert set(out["summary"]) == set(study.CONDITIONS)
+    # every trained network ran in Brian2 on the whole test split
+    for label, runs in out["brian"].items():
+        assert len(runs) == 1 and runs[0]["n_test"] > 200, label
+        assert 0.0 <= runs[0]["agreement"] <= 1.0
+    # the exported network is the same network: a broken export would not agree on 95 %
+    assert min(r["agreement"] for rs in out["brian"].values() for r in rs) >= 0.95
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "brian_agreement.png" in readme and (tmp_path / "out" / "brian_agreement.png").is_file()
+
+
+@pytest.mark.brian2
+def test_stdp_distributions_quick(tmp_path: Path) -> None:
+    study = _study("stdp_distributions")
+    out = study.main(["--quick", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                      "--workers", "1"])
+    assert not out["failed"] and set(out["song"]) == set(study.RULES)
+    # the known result already shows after 2 s: additive piles at the bounds, soft bounds do not
+    assert out["song"]["additive"]["shape"] == "bimodal"
+    assert out["song"]["soft_bound"]["shape"] == "unimodal"
+    assert out["song"]["madam_loggrid"]["levels_moved_mean"] > 0
+    assert out["ei"]["additive"]["rate_e_hz"] > 0
+    for name in ("README.md", "results.json", "song_final.png", "song_evolution.png", "ei_final.png"):
+        assert (tmp_path / "out" / name).is_file(), name
+
+
+@pytest.mark.brian2
+def test_pair_precision_quick(tmp_path: Path) -> None:
+    study = _study("pair_precision")
+    out = study.main(["--quick", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                      "--workers", "1"])
+    rules = out["rules"]
+    assert not out["failed"] and set(rules) == set(study.RULES)
+    # soft bounds pull both synapses of a pair towards the same fixed point; the grid keeps its 60x range
+    assert rules["soft_bound"]["median_pair_cv"] < 0.75 * rules["soft_bound"]["initial_median_pair_cv"]
+    assert rules["madam_loggrid"]["range_1_99"] == pytest.approx(60.0, rel=0.05)
+    assert (tmp_path / "out" / "pairs.png").is_file()
+
+
+@pytest.mark.parametrize("sweep", sorted((ROOT / "experiments").glob("*.toml")), ids=lambda p: p.stem)
+def test_shipped_sweeps_are_valid(sweep: Path) -> None:
+    from neurosim.runner.sweep import load_sweep
+
+    full, quick = load_sweep(sweep), load_sweep(sweep, quick=True)
+    assert full.tasks and len(full.tasks) == len(quick.tasks)
+    assert all(t.config["quick"] for t in quick.tasks)

@@ -215,6 +215,27 @@ class DaleRNN(nn.Module):
         """Normalised SVD entropy of the current recurrent matrix (see :func:`svd_entropy`)."""
         return svd_entropy(self.W_rec)
 
+    @torch.no_grad()
+    def activity(self, u: torch.Tensor) -> dict[str, float]:
+        """Why a rate RNN may not learn: its recurrent spectrum and activity on inputs ``u``.
+
+        Runs ``u`` ``(T, B, n_in)`` without recurrent noise and returns
+
+        * ``spectral_radius`` of ``W_rec`` and its ``svd_entropy``;
+        * ``dead_fraction``: units whose rate is 0 on every step of every trial
+          (a relu unit there gets no gradient, so it stays dead);
+        * ``dead_exc_fraction``: the same among the excitatory units, which are
+          the only ones the readout sees;
+        * ``mean_rate`` and ``max_rate`` (the rate ``r = relu(x)``, dimensionless);
+          a ``max_rate`` far above 1 means the dynamics are running away.
+        """
+        _, R = self(u, noise=False, return_rates=True)
+        active = (R > 0).flatten(0, 1).any(0)  # (n_rec,)
+        return {"spectral_radius": spectral_radius(self.W_rec), "svd_entropy": self.svd_entropy(),
+                "dead_fraction": float((~active).float().mean()),
+                "dead_exc_fraction": float((~active[: self.n_exc]).float().mean()),
+                "mean_rate": float(R.mean()), "max_rate": float(R.max())}
+
     @property
     def n_synapses(self) -> int:
         """Number of weights (input, recurrent, readout), biases excluded."""

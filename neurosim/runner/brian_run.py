@@ -58,9 +58,10 @@ def simulate(config: dict[str, Any], rule: Any, rundir: RunDir, *, progress: boo
     rows = []
     for t, projections in result.snapshots:
         meta = {"time": float(t), "time_unit": "s", "rule": config["rule"]["name"], "seed": config["seed"],
-                "network": net["kind"]}
+                "network": net["kind"], "w_max": float(result.info["w_max"])}
         snap.save(rundir.snapshots / f"t-{t:010.3f}s.npz", projections, meta)
         rows.append({"time_s": float(t)})
+    _save_activity(result, rundir)
     final = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str, bool))}
     # wall-clock numbers vary between runs; keep them out of the metrics file
     rows.append({"time_s": float(tr["duration"]),
@@ -68,6 +69,22 @@ def simulate(config: dict[str, Any], rule: Any, rundir: RunDir, *, progress: boo
     rundir.write_metrics(rows)
     _raster_figure(result, rundir, config)
     return final
+
+
+def _save_activity(result: Any, rundir: RunDir) -> None:
+    """``activity.npz``: per-neuron rates (Hz), the raster sample (index, time in s) and, for the
+    E/I network, the excitatory population rate in 100 ms bins (Hz)."""
+    import numpy as np
+
+    from neurosim._io import atomic_path
+
+    idx, times = result.raster
+    arrays = {"rates_hz": np.asarray(result.rates, dtype=np.float64), "raster_index": np.asarray(idx),
+              "raster_time_s": np.asarray(times, dtype=np.float64)}
+    if "pop_rate_e_hz" in result.info:
+        arrays["pop_rate_e_hz"] = np.asarray(result.info["pop_rate_e_hz"], dtype=np.float64)
+    with atomic_path(rundir.path / "activity.npz") as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
 
 
 def _wall_clock(key: str) -> bool:

@@ -123,7 +123,7 @@ class RunDir:
 
         if not self.checkpoint.exists():
             return None
-        return torch.load(self.checkpoint, weights_only=False)
+        return torch.load(self.checkpoint, map_location="cpu", weights_only=False)
 
     def snapshot_paths(self) -> list[Path]:
         """Snapshot files in time order (their names sort by time)."""

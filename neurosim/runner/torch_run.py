@@ -116,6 +116,30 @@ def prepare(config: dict[str, Any]) -> Setup:
                  data=data, task=task, generators={"init": gen, "rule": rule_gen})
 
 
+def load_run(path: str | os.PathLike[str], *, device: str | None = None) -> Setup:
+    """The task, model and optimizer of a run directory, with the checkpoint's state loaded.
+
+    The model is in ``eval()`` mode, at the state of the last checkpoint (the
+    end of training for a finished run). ``device`` overrides the config's.
+    Raises ``FileNotFoundError`` naming the directory when it has no checkpoint.
+
+        setup = load_run("runs/digits-mlp-1a2b3c4d5e")
+        setup.model(torch.from_numpy(setup.data.X_test).float()).argmax(1)
+    """
+    rundir = RunDir(path)
+    config = rundir.config()
+    if device is not None:
+        config = {**config, "device": device}
+    ckpt = rundir.load_checkpoint()
+    if ckpt is None:
+        raise FileNotFoundError(f"{rundir.path}: no checkpoint.pt (was the run started?)")
+    setup = prepare(config)
+    setup.model.load_state_dict(ckpt["model"])
+    setup.optimizer.load_state_dict(ckpt["optimizer"])
+    setup.model.eval()
+    return setup
+
+
 def make_optimizer(rule: dict[str, Any], model: nn.Module, generator: torch.Generator
                    ) -> torch.optim.Optimizer:
     """The optimizer a ``[rule]`` table describes, biases on an additive rule where needed."""
