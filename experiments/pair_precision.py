@@ -13,7 +13,10 @@ rule that drives both to the same place gives CV -> 0) or added its own noise (t
 stochastic rounding of Madam on the log grid). Per rule we report the median pair CV
 over pairs with a non-zero mean size, the number of distinguishable sizes by Bartol's
 formula with the 60x range of the grid (and with the observed 1-99 % range), next to
-Bartol's 0.083 and ~26.
+Bartol's 0.083 and ~26. The additive and the Madam rule are also run with both
+synapses of each pair starting at the same size (``network.pair_start = "identical"``):
+then a deterministic rule keeps every pair identical (both synapses see the same
+spikes), and the pair CV of the stochastic Madam rule is what its rounding noise costs.
 
 Every run goes through the runner (``experiments/configs/song.toml`` with
 ``network.duplicate = true``; one sweep, resumable); the pairs are read from the runs'
@@ -52,6 +55,9 @@ RULES: dict[str, dict[str, Any]] = {
     "madam_loggrid": {"name": "madam_loggrid", "interval": 0.1},
     "madam_loggrid_nearest": {"name": "madam_loggrid", "interval": 0.1, "rounding": "nearest"},
 }
+#: rules run again with both synapses of a pair starting at the same size, so that the pair CV
+#: measures what the rule itself adds (0 for a deterministic rule: both see the same spikes)
+IDENTICAL_START = ("additive", "madam_loggrid")
 BARTOL_CV = 0.083
 BARTOL_N = 26
 
@@ -83,7 +89,7 @@ def precision(a: np.ndarray, b: np.ndarray, ratio: float = 60.0) -> dict[str, fl
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="test size: 2 s, runtime mode, two rules")
     ap.add_argument("--out", default="results/pair_precision")
     ap.add_argument("--runs", default="runs", help="run directories (default: runs)")
     ap.add_argument("--mode", choices=("runtime", "standalone"), default=None,
@@ -97,7 +103,10 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     conds = [{"label": label, "config": "configs/song.toml", "seeds": [args.seed],
               "set": {"rule": rule, "network.mode": mode, "network.duplicate": True}}
-             for label, rule in RULES.items()]
+             for label, rule in RULES.items() if label in IDENTICAL_START or not args.quick]
+    conds += [{"label": f"{label}, identical start", "config": "configs/song.toml", "seeds": [args.seed],
+               "set": {"rule": RULES[label], "network.mode": mode, "network.duplicate": True,
+                       "network.pair_start": "identical"}} for label in IDENTICAL_START]
     sweep = build_sweep({"name": "pair-precision", "condition": conds,
                          "description": "pair_precision: two synapses per input, per rule"},
                         base_dir=HERE, quick=args.quick)

@@ -28,6 +28,7 @@ Writes ``README.md`` (tables), ``results.json``, ``song_final``, ``song_evolutio
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import time
 from pathlib import Path
@@ -65,9 +66,18 @@ def shape_of(sizes_rel: np.ndarray) -> str:
     return "unimodal" if inner and mono else ("unimodal (at a bound)" if mono else "other")
 
 
-def _row(name: str, m: dict, rel: np.ndarray, keys: list[str]) -> str:
+def final_shape(d: dict[str, Any]) -> str:
+    """:func:`shape_of` the final sizes: of ``w / w_max``, or for a log grid of ``level / (levels - 1)``
+    (the position in log size, where a log-normal looks normal and log-uniform flat)."""
+    if d["levels"] is None:
+        return shape_of(d["rel"][-1])
+    levels, n = d["levels"]
+    return f"{shape_of(levels[-1].ravel() / (n - 1))} in log size"
+
+
+def _row(name: str, m: dict, d: dict[str, Any], keys: list[str]) -> str:
     vals = [f"{m.get(k, float('nan')):.3g}" for k in keys]
-    return f"| {name} | " + " | ".join(vals) + f" | {shape_of(rel)} |"
+    return f"| {name} | " + " | ".join(vals) + f" | {final_shape(d)} |"
 
 
 def read_run(run_dir: Path, projection: str) -> dict[str, Any]:
@@ -77,9 +87,64 @@ def read_run(run_dir: Path, projection: str) -> dict[str, Any]:
     rd = RunDir(run_dir)
     snaps = [snapshot.load(p) for p in rd.snapshot_paths()]
     act = np.load(run_dir / "activity.npz")
+    projs = [s.projections[projection] for s in snaps]
+    summary = run_dir / "figures" / "summary.json"  # the runner's analysis of the snapshots
     return {"times": [float(s.meta["time"]) for s in snaps],
-            "rel": [s.projections[projection].size / float(s.meta["w_max"]) for s in snaps],
-            "metrics": rd.result()["final"], "activity": {k: act[k] for k in act.files}}
+            "rel": [p.size / float(s.meta["w_max"]) for p, s in zip(projs, snaps, strict=True)],
+            "levels": ([p.level for p in projs], projs[-1].grid.levels) if projs[-1].level is not None else None,
+            "metrics": rd.result()["final"], "activity": {k: act[k] for k in act.files},
+            "headline": json.loads(summary.read_text())["headline"] if summary.is_file() else {}}
+
+
+def skews(sizes: np.ndarray) -> tuple[float, float]:
+    """Sample skewness of the positive sizes and of their logarithms (a log-normal: > 0 and 0)."""
+    from scipy.stats import skew
+
+    x = np.asarray(sizes, dtype=np.float64).ravel()
+    x = x[x > 0]
+    return float(skew(x)), float(skew(np.log(x)))
+
+
+def _fit_row(name: str, d: dict[str, Any]) -> str:
+    h = d["headline"]
+    sk, sk_ln = skews(d["rel"][-1])
+
+    def num(key: str, fmt: str = "{:.3g}") -> str:
+        v = h.get(key)
+        return fmt.format(v) if isinstance(v, int | float) else "-"
+
+    ci = h.get("scaling_slope_ci") or [None, None]
+    slope = (f"{h['scaling_slope']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+             if isinstance(h.get("scaling_slope"), float) and None not in ci else "-")
+    ks = h.get("ks_to_reference") or {}
+    return (f"| {name} | {h.get('best_family', '-')} | {num('sigma_ln')} | {sk:.2f} | {sk_ln:.2f} | "
+            f"{num('dynamic_range_1_99')} | "
+            f"{slope} | {num('entropy_bits', '{:.2f}')} | {num('levels_used', '{:.0f}')} | "
+            f"{', '.join(f'{k} {v:.2f}' for k, v in ks.items()) or '-'} |")
+
+
+FIT_HEADER = ["| run | best family (AIC) | sigma of ln size | skew of size | skew of ln size | 1-99 % range "
+              "| size-change slope [95 % CI] | level entropy (bits; 4.70 = log-uniform) | levels used "
+              "| KS distance to references |", "|---|---|---|---|---|---|---|---|---|---|"]
+
+
+def occupancy_figure(runs: dict[str, dict], path: Path) -> None:
+    """Fraction of synapses per grid level at the first, middle and last snapshot (gridded runs)."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3), squeeze=False)
+    for ax, (label, d) in zip(axes[0], runs.items(), strict=True):
+        levels, n = d["levels"]
+        for k, c in zip((0, len(levels) // 2, len(levels) - 1), ("0.75", "C0", "k"), strict=True):
+            frac = np.bincount(levels[k].ravel(), minlength=n) / levels[k].size
+            ax.step(np.arange(n), frac, where="mid", color=c, label=f"t = {d['times'][k]:g} s")
+        ax.axhline(1 / n, color="r", lw=0.7, ls=":", label="log-uniform")
+        ax.set_xlabel("level (0 = smallest size)")
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=7, frameon=False)
+    axes[0, 0].set_ylabel("fraction of synapses")
+    fig.tight_layout()
+    save_figure(fig, path, tight=False)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -128,7 +193,7 @@ def main(argv: list[str] | None = None) -> dict:
              "| rule | out rate Hz | ISI CV | mean w/w_max | frac < 0.1 | frac > 0.9 | levels moved "
              "| shape |", "|---|---|---|---|---|---|---|---|"]
     for label, d in song.items():
-        lines.append(_row(label, d["metrics"], d["rel"][-1], keys))
+        lines.append(_row(label, d["metrics"], d, keys))
     if ei:
         ekeys = ["rate_e_hz", "rate_i_hz", "isi_cv", "rate_e_first_hz", "rate_e_last_hz",
                  "rate_e_max_bin_hz", "w_mean_rel", "frac_low", "frac_high", "levels_moved_mean", "w_ie_mean_nS"]
@@ -139,11 +204,25 @@ def main(argv: list[str] | None = None) -> dict:
                   "max 100 ms bin | mean w/w_max | frac < 0.1 | frac > 0.9 | levels moved | mean I->E nS | shape |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for label, d in ei.items():
-            lines.append(_row(label, d["metrics"], d["rel"][-1], ekeys))
+            lines.append(_row(label, d["metrics"], d, ekeys))
+    gridded = {f"{net} {label}": d for net, runs in (("Song", song), ("E/I", ei)) for label, d in runs.items()
+               if d["levels"] is not None}
+    lines += ["", "## Fits and dynamics of the final sizes", "",
+              "From each run's analysis (`figures/summary.json` in its run directory): the family with the "
+              "lowest AIC among the log-normal and its rivals (binned on the grid for gridded rules), and the "
+              "slope of ln std(size change) against ln size over consecutive snapshots (1: changes "
+              "proportional to size, multiplicative; 0: additive; Loewenstein et al. 2011). A log-normal has a "
+              "right-skewed size (skew > 0) and a symmetric ln size (skew 0).", "", *FIT_HEADER]
+    lines += [_fit_row(f"Song {label}", d) for label, d in song.items()]
+    lines += [_fit_row(f"E/I {label}", d) for label, d in ei.items()]
     lines += ["", "![final size distributions, Song setup](song_final.png)", "",
               "![size distributions over time, Song setup](song_evolution.png)", ""]
     if ei:
         lines += ["![E->E sizes and E population rate, E/I network](ei_final.png)", ""]
+    if gridded:
+        occupancy_figure(gridded, out / "level_occupancy")
+        lines += ["Madam on the log grid, level occupancy over time (a flat line at 1/26 is log-uniform):", "",
+                  "![level occupancy](level_occupancy.png)", ""]
     shutil.copytree(res.sweep_dir, out / "sweep", dirs_exist_ok=True)  # its run links point into --runs
     lines += [f"Runs: the sweep report [sweep/report.md](sweep/report.md) and one run directory per row under "
               f"`{args.runs}` (rasters under each run's `figures/`). Wall time of this invocation: "
@@ -154,7 +233,7 @@ def main(argv: list[str] | None = None) -> dict:
     fig, axes = plt.subplots(1, len(song), figsize=(3.2 * len(song), 2.8), sharey=True)
     for ax, (label, d) in zip(np.atleast_1d(axes), song.items(), strict=True):
         ax.hist(d["rel"][-1], bins=25, range=(0, 1), color="0.3")
-        ax.set_title(f"{label}: {shape_of(d['rel'][-1])}", fontsize=9)
+        ax.set_title(f"{label}: {final_shape(d)}", fontsize=9)
         ax.set_xlabel("w / w_max")
     np.atleast_1d(axes)[0].set_ylabel("synapses")
     fig.tight_layout()
@@ -187,8 +266,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     summary = {
         "mode": mode, "quick": args.quick, "sweep": str(res.sweep_dir), "failed": res.failed,
-        "song": {k: {**d["metrics"], "shape": shape_of(d["rel"][-1])} for k, d in song.items()},
-        "ei": {k: {**d["metrics"], "shape": shape_of(d["rel"][-1])} for k, d in ei.items()},
+        "song": {k: {**d["metrics"], "shape": final_shape(d), "analysis": d["headline"],
+                     "skew_size": skews(d["rel"][-1])[0], "skew_ln_size": skews(d["rel"][-1])[1]}
+                 for k, d in song.items()},
+        "ei": {k: {**d["metrics"], "shape": final_shape(d), "analysis": d["headline"],
+                   "skew_size": skews(d["rel"][-1])[0], "skew_ln_size": skews(d["rel"][-1])[1]}
+               for k, d in ei.items()},
     }
     write_json(out / "results.json", summary)
     print("\n".join(lines))

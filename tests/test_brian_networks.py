@@ -62,6 +62,33 @@ def test_madam_sizes_stay_exactly_on_the_grid_and_signs_never_flip(song_madam) -
     assert idx.shape == t.shape and (idx == -1).sum() == m["n_out_spikes"]
 
 
+def _pairs(proj) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(proj.pre, kind="stable")
+    s = proj.size[order]
+    return s[0::2], s[1::2]
+
+
+def test_identical_pair_start_isolates_the_rule_noise() -> None:
+    """Both synapses of a pair see the same spikes: a deterministic rule keeps them equal, stochastic
+    rounding pulls them apart."""
+    kw = dict(duration=1 * second, snapshot_every=1 * second, progress=False, duplicate=True, n_inputs=1000,
+              inputs="pregenerated", pair_start="identical")
+    add = run_song(make_rule("additive"), **kw)
+    a0, b0 = _pairs(add.snapshots[0][1]["input"])
+    np.testing.assert_array_equal(a0, b0)
+    assert np.ptp(a0) > 0.9 * 0.005  # spread over [0, w_max)
+    a1, b1 = _pairs(add.snapshots[-1][1]["input"])
+    assert not np.array_equal(a0, a1)  # it learned
+    np.testing.assert_array_equal(a1, b1)
+    mad = run_song(make_rule("madam_loggrid", interval=20 * ms, lr=0.05), **kw)
+    a0, b0 = _pairs(mad.snapshots[0][1]["input"])
+    np.testing.assert_array_equal(a0, b0)
+    a1, b1 = _pairs(mad.snapshots[-1][1]["input"])
+    assert np.mean(a1 != b1) > 0.1
+    with pytest.raises(ValueError, match="pair_start"):
+        run_song(make_rule("additive"), duration=1 * second, pair_start="identical")
+
+
 def test_soft_bound_rule_gives_a_unimodal_distribution() -> None:
     res = run_song(make_rule("gutig", mu_plus=1.0, mu_minus=1.0, lmbda=0.1), duration=3 * second,
                    snapshot_every=3 * second, progress=False, inputs="pregenerated")

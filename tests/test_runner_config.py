@@ -89,6 +89,8 @@ BAD: list[tuple[str, str, str]] = [
     ("brian with a task", 'name = "s"\n[network]\nkind = "brian_song"\n[task]\nname = "digits"\n'
      '[rule]\nname = "additive"\n', "task.name: network brian_song is driven by Poisson input"),
     ("cuda missing", 'device = "cuda"\n' + GOOD, "device: cuda requested but torch sees no CUDA device"),
+    ("identical pairs without pairs", 'name = "s"\n[network]\nkind = "brian_song"\npair_start = "identical"\n'
+     '[rule]\nname = "additive"\n', "network.pair_start: \"identical\" needs network.duplicate = true"),
 ]
 BAD[1] = ("zero lr", GOOD.replace('name = "loggrid_madam"', 'name = "loggrid_madam"\nlr = 0'),
           "rule.lr: must be > 0, got 0")

@@ -93,10 +93,13 @@ def test_pair_precision_quick(tmp_path: Path) -> None:
     out = study.main(["--quick", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
                       "--workers", "1"])
     rules = out["rules"]
-    assert not out["failed"] and set(rules) == set(study.RULES)
-    # soft bounds pull both synapses of a pair towards the same fixed point; the grid keeps its 60x range
-    assert rules["soft_bound"]["median_pair_cv"] < 0.75 * rules["soft_bound"]["initial_median_pair_cv"]
-    assert rules["madam_loggrid"]["range_1_99"] == pytest.approx(60.0, rel=0.05)
+    assert not out["failed"]
+    assert set(rules) == {r + s for r in study.IDENTICAL_START for s in ("", ", identical start")}
+    # identical start: the deterministic rule keeps every pair equal, stochastic rounding does not
+    assert rules["additive, identical start"]["initial_median_pair_cv"] == 0.0
+    assert rules["additive, identical start"]["frac_pairs_identical"] == 1.0
+    assert rules["madam_loggrid, identical start"]["frac_pairs_identical"] < 1.0
+    assert rules["madam_loggrid"]["range_1_99"] == pytest.approx(60.0, rel=0.05)  # the grid's 60x
     assert (tmp_path / "out" / "pairs.png").is_file()
 
 

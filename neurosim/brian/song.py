@@ -15,8 +15,12 @@ initial ``w = rand() * w_max``; additive STDP with ``tau = 20 ms``,
 ``A+ = 0.01 w_max``, ``A- = 1.05 A+``; 100 s of biological time.
 
 ``duplicate=True`` gives every input two synapses onto the neuron (``connect(n=2)``:
-a pair sharing pre- and postsynaptic cell, hence its whole activity history), with
-independent initial sizes, for the pair-precision measurement of Bartol et al. (2015).
+a pair sharing pre- and postsynaptic cell, hence its whole activity history), for the
+pair-precision measurement of Bartol et al. (2015). ``pair_start="independent"`` draws
+the two initial sizes independently (``rand() * w_max`` each); ``"identical"`` gives
+both synapses of input ``k`` the same initial size ``w_max * frac(k * phi + u0)``
+(``phi`` the golden ratio, ``u0`` drawn from ``seed``: sizes spread evenly over
+``[0, w_max)``), so that any later difference within a pair comes from the rule alone.
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ def run_song(
     n_raster: int = 50,
     threads: int = 0,
     inputs: str = "poisson",
+    pair_start: str = "independent",
 ) -> SpikingResult:
     """Run the Song setup with ``rule`` on the input synapses.
 
@@ -123,6 +128,9 @@ def run_song(
         spike per input per time step) drawn in numpy from ``seed`` and played by a
         ``SpikeGeneratorGroup``, which avoids ``n_inputs`` random numbers per step and
         is several times faster in standalone mode.
+    pair_start:
+        With ``duplicate=True``: ``"independent"`` (default) or ``"identical"`` initial
+        sizes of the two synapses of a pair (see the module docstring).
 
     Returns
     -------
@@ -139,6 +147,10 @@ def run_song(
     every = check_time("snapshot_every", 10 * b2.second if snapshot_every is None else snapshot_every)
     n_inputs = int(check_number("n_inputs", n_inputs, ge=1))
     rule.check_sign(1, where="Song input synapses")
+    if pair_start not in ("independent", "identical"):
+        raise ValueError(f"pair_start: must be 'independent' or 'identical', got {pair_start!r}")
+    if pair_start == "identical" and not duplicate:
+        raise ValueError("pair_start: 'identical' needs duplicate=True (two synapses per input)")
     c = song_constants()
     if input_rate is not None:
         c["input_rate"] = input_rate
@@ -167,7 +179,11 @@ def run_song(
         S = rule.synapses(source, neuron, delivery="ge_post += w", w_max=default_w_max, sign=1,
                           name="song_synapses")
         S.connect(j="0", n=2 if duplicate else 1)
-        rule.initialise(S, "rand() * w_max")
+        if pair_start == "identical":  # the same size for both synapses of input i (a function of i only)
+            u0 = float(np.random.default_rng(seed).uniform())
+            rule.initialise(S, f"w_max * ((i * {(5 ** 0.5 - 1) / 2!r} + {u0!r}) % 1.0)")
+        else:
+            rule.initialise(S, "rand() * w_max")
         out_mon = b2.SpikeMonitor(neuron, name="song_out_spikes")
         n_r = min(n_raster, n_inputs)
         mons = [out_mon]
@@ -205,6 +221,7 @@ def run_song(
     if rule.gridded:
         metrics["n_updates"] = float(int(dur_s / float(rule.interval)) + 1)
     info = {"rule": rule.params(), "mode": mode, "build_dir": directory, "w_max": w_max,
-            "duplicate": duplicate, "seed": seed, "n_inputs": n_inputs, "inputs": inputs}
+            "duplicate": duplicate, "pair_start": pair_start, "seed": seed, "n_inputs": n_inputs,
+            "inputs": inputs}
     return SpikingResult(snapshots=snaps, metrics=metrics, raster=(raster_i, raster_t),
                          rates=rates, info=info)

@@ -52,7 +52,7 @@ def simulate(config: dict[str, Any], rule: Any, rundir: RunDir, *, progress: boo
                   build_dir=str(build) if net["mode"] == "standalone" else None, progress=progress)
     if net["kind"] == "brian_song":
         result = brian.run_song(rule, n_inputs=net["n_inputs"], duplicate=net["duplicate"],
-                               inputs=net["inputs"], **common)
+                               inputs=net["inputs"], pair_start=net["pair_start"], **common)
     else:
         result = brian.run_ei_network(rule, n_e=net["n_e"], n_i=net["n_i"], **common)
     rows = []

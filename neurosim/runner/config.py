@@ -221,6 +221,8 @@ NETWORK: dict[str, dict[str, Field]] = {
     "brian_song": {
         "n_inputs": Field(1000, _pos_int, "Poisson inputs onto the one neuron"),
         "duplicate": Field(False, _bool, "two synapses per input (for pair precision)"),
+        "pair_start": Field("independent", _choice("independent", "identical"),
+                            "initial sizes of a pair (with duplicate = true)"),
         "inputs": Field("poisson", _choice("poisson", "pregenerated"),
                         "PoissonGroup, or the same statistics drawn in advance (faster in standalone)"),
         "mode": Field("runtime", _choice("runtime", "standalone"), "Brian2 device"),
@@ -430,6 +432,9 @@ def resolve(raw: Mapping[str, Any], *, quick: bool = False) -> dict[str, Any]:
     if not brian and task_name == "poisson":
         raise ConfigError("task.name", f"network {kind} needs a task: one of "
                                        f"{', '.join(CLASSIFICATION_TASKS + COGNITIVE_TASKS)}")
+    if kind == "brian_song" and out["network"]["pair_start"] == "identical" and not out["network"]["duplicate"]:
+        raise ConfigError("network.pair_start", "\"identical\" needs network.duplicate = true (two synapses "
+                                                "per input)")
     if kind == "rnn" and task_name not in COGNITIVE_TASKS:
         raise ConfigError("task.name", f"network rnn needs a cognitive task: one of "
                                        f"{', '.join(COGNITIVE_TASKS)}, got {_fmt(task_name)}")
