@@ -5,6 +5,9 @@
 * :mod:`neurosim.runner.run`: :func:`~neurosim.runner.run.execute` one config into
   ``runs/<name>-<hash>/``;
 * :mod:`neurosim.runner.sweep`: sweeps on a local process pool or Dask;
+* :mod:`neurosim.runner.tune`: learning-rate scans (``lr_scan``, ``best_lr``) and the
+  sensitivity figure;
+* :mod:`neurosim.runner.torch_run`: ``load_run`` gives back a finished run's network;
 * :mod:`neurosim.runner.report` and :mod:`neurosim.runner.aggregate`: ``report.md``.
 
 The command line (``neurosim run``, ``sweep``, ``report``) is in :mod:`neurosim.runner.cli`.

@@ -24,7 +24,7 @@ from typing import Any
 
 from neurosim.runner.sweep import build_sweep, run_sweep
 
-__all__ = ["best_lr", "lr_scan", "sensitivity_figure"]
+__all__ = ["LRS", "best_lr", "lr_scan", "sensitivity_figure"]
 
 #: the learning rates a study scans by default: 6 decades
 LRS: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
