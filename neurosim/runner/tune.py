@@ -92,7 +92,7 @@ def sensitivity_figure(scan: Mapping[str, Mapping[float, Mapping[str, float]]], 
 
     from neurosim.analysis.plots import save_figure
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 3.8), constrained_layout=True)
     for i, (label, by_lr) in enumerate(scan.items()):
         lrs = sorted(by_lr)
         style = "-" if label.startswith("ANN") else "--"
@@ -106,7 +106,7 @@ def sensitivity_figure(scan: Mapping[str, Mapping[float, Mapping[str, float]]], 
     axes[0].set_ylabel("final validation loss (nats)")
     axes[0].set_yscale("log")
     axes[1].set_ylabel("final validation accuracy (%)")
-    axes[1].legend(fontsize=7, frameon=False, loc="lower left")
+    axes[1].legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(title, fontsize=9)
     paths = save_figure(fig, path, tight=False)
     plt.close(fig)
