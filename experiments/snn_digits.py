@@ -3,16 +3,18 @@
 A leaky integrate-and-fire network (64 rate-coded pixels -> 128 LIF units, 80 %
 excitatory -> 10 leaky readouts, 25 steps per digit; triangle surrogate
 derivative, Yin et al. 2019) is trained through the runner under each rule, 3
-seeds each; the additive rules are tuned on the validation split (seed 0, lr
-1e-5 ... 1), Madam and LogGridMadam keep lr 0.01. Every trained network is then
+seeds each, 60 epochs with the same cosine decay of the lr for every rule; the
+additive rules are tuned on the validation split (seed 0, lr 1e-5 ... 1), Madam
+and LogGridMadam start at lr 0.01. Every trained network is then
 exported into Brian2 (:func:`neurosim.brian.export.predict`, runtime mode) and
 run on the test digits: the agreement of its predicted class with torch's is the
 check that the Brian2 network is the same network.
 
-    python experiments/snn_digits.py [--quick] [--workers 2]
+    python experiments/snn_digits.py [--quick] [--workers 2] [--constant-lr]
 
 Writes ``results/snn_digits/README.md`` (accuracy table, agreement table and
-figure; ``--out`` to change).
+figure; ``--out`` to change); ``--constant-lr`` drops the schedule and writes
+``results/snn_digits-constant-lr/``.
 """
 
 from __future__ import annotations
@@ -104,27 +106,34 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="test size: 1 lr, 1 seed, 2 epochs")
     parser.add_argument("--runs", default="runs", help="run directories (default: runs)")
-    parser.add_argument("--out", default="results/snn_digits", help="report folder")
+    parser.add_argument("--out", default=None,
+                        help="report folder (default: results/snn_digits, or results/snn_digits-constant-lr)")
+    parser.add_argument("--constant-lr", action="store_true",
+                        help="no lr schedule (the base config decays every rule's lr to 0, cosine)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--codegen", default="numpy", choices=("numpy", "cython"),
                         help="Brian2 code generation for the exported networks")
     args = parser.parse_args(argv)
-    out, runs = Path(args.out), Path(args.runs)
+    out = Path(args.out or ("results/snn_digits-constant-lr" if args.constant_lr else "results/snn_digits"))
+    runs = Path(args.runs)
+    schedule = {"schedule": {"name": "none", "params": {}}} if args.constant_lr else {}
+    suffix = "" if args.constant_lr else "-cosine"  # sweep (and run) names
     out.mkdir(parents=True, exist_ok=True)
     lrs = [1e-2] if args.quick else list(LRS)
     seeds = [0] if args.quick else [0, 1, 2]
     t0 = time.perf_counter()
-    tunable = {label: overrides for label, (overrides, tuned) in CONDITIONS.items() if tuned}
-    scan = lr_scan("lr-snn-digits", tunable, BASE, lrs, runs=runs, base_dir=HERE, quick=args.quick,
+    tunable = {label: {**overrides, **schedule} for label, (overrides, tuned) in CONDITIONS.items() if tuned}
+    scan = lr_scan(f"lr-snn-digits{suffix}", tunable, BASE, lrs, runs=runs, base_dir=HERE, quick=args.quick,
                    workers=args.workers)
     sensitivity_figure(scan, out / "lr_sensitivity", "Learning-rate sensitivity of the tuned rules (seed 0)")
     chosen = {label: (best_lr(scan[label]) if tuned else overrides["rule"]["lr"])
               for label, (overrides, tuned) in CONDITIONS.items()}
     conds = [{"label": label, "seeds": seeds,
-              "set": {**overrides, "rule": {**overrides["rule"], "lr": chosen[label]},
+              "set": {**overrides, **schedule, "rule": {**overrides["rule"], "lr": chosen[label]},
                       **({"analysis.fit": False} if args.quick else {})}}
              for label, (overrides, _) in CONDITIONS.items()]
-    sweep = build_sweep({"name": "snn-digits", "condition": conds, "base": BASE,
+    sweep = build_sweep({"name": f"snn-digits{suffix}",
+                         "condition": conds, "base": BASE,
                          "description": "snn_digits: surrogate-gradient SNN on digits"},
                         base_dir=HERE, quick=args.quick)
     res = run_sweep(sweep, runs, workers=args.workers, progress=False)
