@@ -17,6 +17,7 @@ Phases, all run through the runner (run directories, resumable):
   accuracy (mean and range), learning curves, snapshots, the sweep report.
 
     python experiments/compare_rules.py [--quick] [--task digits] [--workers 2]
+    python experiments/compare_rules.py --describe runs/sweeps/pdm-long-budget-<hash> --out DIR
 
 Writes ``results/compare_rules-<task>/README.md`` (``--out`` to change).
 """
@@ -161,6 +162,38 @@ def psychometric_figure(sweep_dir: Path, path: Path) -> None:
     plt.close(fig)
 
 
+def describe_rnn_sweep(sweep_dir: Path, out: Path, task: str) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Psychometric figure (perceptual decision making) and the diagnostics table of an RNN sweep."""
+    lines = []
+    if task == "perceptual_decision_making":
+        psychometric_figure(sweep_dir, out / "psychometric")
+        lines += ["## Psychometric curves", "", "![psychometric curves](psychometric.png)", ""]
+    diag = rnn_diagnostics(sweep_dir)
+    lines += ["## The networks at the end of training", "",
+              "Mean over seeds. Activity on 256 trials with the recurrent noise off; a dead unit has "
+              "rate 0 on every step of every trial (the readout sees only the E units); "
+              "'changed' compares the recurrent sizes of the first and last snapshot; 'end levels' "
+              "counts recurrent synapses on the lowest or highest level of a LogGridMadam grid.", "",
+              diagnostics_table(diag), ""]
+    return diag, lines
+
+
+def describe(sweep_dir: Path, out: Path) -> None:
+    """Write ``out/README.md`` for a finished RNN sweep run with ``neurosim sweep`` (e.g. a longer budget)."""
+    sweep = json.loads((sweep_dir / "sweep.json").read_text())
+    summary = json.loads((sweep_dir / "summary.json").read_text())["summary"]
+    task = collect(sweep_dir)[1][0]["run"].config()["task"]["name"]
+    out.mkdir(parents=True, exist_ok=True)
+    diag, more = describe_rnn_sweep(sweep_dir, out, task)
+    lines = [f"# {sweep['name']}", "", sweep.get("description", ""), "",
+             "## Test accuracy over seeds", "", summary_table(summary), "", *more,
+             "Sweep report: [sweep/report.md](sweep/report.md).", ""]
+    write_text(out / "README.md", "\n".join(lines))
+    shutil.copytree(sweep_dir, out / "sweep", dirs_exist_ok=True)
+    write_text(out / "summary.json", json.dumps({"diagnostics": diag, "summary": summary}, indent=1))
+    print(f"report: {out / 'README.md'}")
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="digits", choices=sorted(BASES))
@@ -168,7 +201,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--runs", default="runs", help="run directories (default: runs)")
     parser.add_argument("--out", default=None, help="report folder (default: results/compare_rules-<task>)")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--describe", default=None, metavar="SWEEP_DIR",
+                        help="only write the report (table, psychometric curves, diagnostics) of a finished RNN "
+                             "sweep, e.g. runs/sweeps/pdm-long-budget-<hash>, into --out")
     args = parser.parse_args(argv)
+    if args.describe:
+        if not args.out:
+            parser.error("--describe needs --out")
+        describe(Path(args.describe), Path(args.out))
+        return {}
     out = Path(args.out or f"results/compare_rules-{args.task}")
     out.mkdir(parents=True, exist_ok=True)
     runs = Path(args.runs)
@@ -211,16 +252,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"training time summed over the comparison's runs: {_train_minutes(res.sweep_dir):.1f} min.", ""]
     diag = None
     if sweep.tasks[0].config["network"]["kind"] == "rnn":
-        if args.task == "perceptual_decision_making":
-            psychometric_figure(res.sweep_dir, out / "psychometric")
-            lines += ["## Psychometric curves", "", "![psychometric curves](psychometric.png)", ""]
-        diag = rnn_diagnostics(res.sweep_dir)
-        lines += ["## The networks at the end of training", "",
-                  "Mean over seeds. Activity on 256 trials with the recurrent noise off; a dead unit has "
-                  "rate 0 on every step of every trial (the readout sees only the E units); "
-                  "'changed' compares the recurrent sizes of the first and last snapshot; 'end levels' "
-                  "counts recurrent synapses on the lowest or highest level of a LogGridMadam grid.", "",
-                  diagnostics_table(diag), ""]
+        diag, more = describe_rnn_sweep(res.sweep_dir, out, args.task)
+        lines += more
     write_text(out / "README.md", "\n".join(lines))
     shutil.copytree(res.sweep_dir, out / "sweep", dirs_exist_ok=True)  # links to run folders stay in runs/
     scan_json = {k: {str(lr): v for lr, v in d.items()} for k, d in scan.items()}

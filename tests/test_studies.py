@@ -110,3 +110,19 @@ def test_shipped_sweeps_are_valid(sweep: Path) -> None:
     full, quick = load_sweep(sweep), load_sweep(sweep, quick=True)
     assert full.tasks and len(full.tasks) == len(quick.tasks)
     assert all(t.config["quick"] for t in quick.tasks)
+
+
+def test_rnn_sweep_report_has_psychometric_curves_and_diagnostics(tmp_path: Path) -> None:
+    from neurosim.runner.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(ROOT / "experiments" / "pdm_long_budget.toml", quick=True)
+    sweep.tasks = [t for t in sweep.tasks if t.seed == 0][:2]  # two conditions, one seed: seconds
+    res = run_sweep(sweep, tmp_path / "runs", workers=1, progress=False, echo=lambda *a: None)
+    study = _study("compare_rules")
+    study.main(["--describe", str(res.sweep_dir), "--out", str(tmp_path / "out")])
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "psychometric.png" in readme and (tmp_path / "out" / "psychometric.png").is_file()
+    diag = json.loads((tmp_path / "out" / "summary.json").read_text())["diagnostics"]
+    assert len(diag) == 2
+    for d in diag.values():
+        assert d["spectral_radius"] > 0 and 0 <= d["dead_fraction"] <= 1 and 0 <= d["moved"] <= 1
