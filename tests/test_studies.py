@@ -78,9 +78,10 @@ def test_stdp_distributions_quick(tmp_path: Path) -> None:
     out = study.main(["--quick", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
                       "--workers", "1"])
     assert not out["failed"] and set(out["song"]) == set(study.RULES)
-    # the known result already shows after 2 s: additive piles at the bounds, soft bounds do not
-    assert out["song"]["additive"]["shape"] == "bimodal"
-    assert out["song"]["soft_bound"]["shape"] == "unimodal"
+    # after 2 s soft bounds have pulled every size off the bounds while additive STDP keeps (and starts
+    # to pile) sizes there; the bimodal shape itself needs the 100 s run (the initial sizes are uniform)
+    edges = {r: out["song"][r]["frac_low"] + out["song"][r]["frac_high"] for r in ("additive", "soft_bound")}
+    assert edges["additive"] > 0.15 and edges["soft_bound"] < 0.02, edges
     assert out["song"]["madam_loggrid"]["levels_moved_mean"] > 0
     assert out["ei"]["additive"]["rate_e_hz"] > 0
     for name in ("README.md", "results.json", "song_final.png", "song_evolution.png", "ei_final.png"):
