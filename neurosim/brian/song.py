@@ -19,7 +19,7 @@ a pair sharing pre- and postsynaptic cell, hence its whole activity history), fo
 pair-precision measurement of Bartol et al. (2015). ``pair_start="independent"`` draws
 the two initial sizes independently (``rand() * w_max`` each); ``"identical"`` gives
 both synapses of input ``k`` the same initial size ``w_max * frac(k * phi + u0)``
-(``phi`` the golden ratio, ``u0`` drawn from ``seed``: sizes spread evenly over
+(``phi = (sqrt(5) - 1) / 2``, ``u0`` drawn from ``seed``: sizes spread evenly over
 ``[0, w_max)``), so that any later difference within a pair comes from the rule alone.
 """
 
