@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               for label, (_, rule, tuned) in CONDITIONS.items()}
     conds = [_condition(label, net, {**rule, "lr": chosen[label]}, seeds)
              for label, (net, rule, _) in CONDITIONS.items()]
-    if args.quick:  # the sweep report still compares the size distributions of all conditions
+    if args.quick:  # test size: no fits (and so no size comparison in the sweep report)
         for c in conds:
             c["set"]["analysis.fit"] = False
     sweep = build_sweep({"name": f"compare-{args.task}", "condition": conds, "base": BASES[args.task],

@@ -106,6 +106,7 @@ def test_interrupted_sweep_resumes_without_duplicates(tmp_path: Path) -> None:
     assert set(summary["summary"]) == {"loggrid", "adam"}
     report = (out.sweep_dir / "report.md").read_text()
     assert "| loggrid | 2/2 |" in report and "Paired differences" in report
+    assert "Synapse sizes per condition" not in report  # the runs asked for no fits (analysis.fit = false)
 
 
 def test_local_process_pool(tmp_path: Path) -> None:

@@ -170,18 +170,22 @@ def write_sweep_report(sweep_dir: str | Path) -> dict[str, Any]:
                     lines.append(f"| {label} | {100 * d['mean']:+.1f} | {100 * d['min']:+.1f} to "
                                  f"{100 * d['max']:+.1f} | {ci_s} |")
                 lines.append("")
-    finals = {}
+    finals, draw = {}, False
     for label in labels:
         first = next((r for r in runs if r["label"] == label and r["done"]), None)
-        if first is not None:
-            paths = first["run"].snapshot_paths()
-            if paths:
-                finals[label] = paths
+        if first is None:
+            continue
+        analysis = first["run"].config().get("analysis", {})
+        paths = first["run"].snapshot_paths()
+        if paths and analysis.get("fit", True):  # a run that asked for no fits is left out here too
+            finals[label] = paths
+            draw = draw or analysis.get("figures", True)
     if finals:
         from neurosim import snapshot as snap
         from neurosim.analysis.summary import compare_runs
 
-        comp = compare_runs({k: [snap.load(p[0]), snap.load(p[-1])] for k, p in finals.items()}, figures)
+        comp = compare_runs({k: [snap.load(p[0]), snap.load(p[-1])] for k, p in finals.items()}, figures,
+                            figures=draw)
         lines += ["## Synapse sizes per condition (first seed)", "", comp.markdown, ""]
         out["sizes"] = comp.summary
     lines += ["## Runs", "", "| condition | seed | run |", "|---|---|---|"]
