@@ -75,25 +75,28 @@ def final_shape(d: dict[str, Any]) -> str:
     return f"{shape_of(levels[-1].ravel() / (n - 1))} in log size"
 
 
-def _row(name: str, m: dict, d: dict[str, Any], keys: list[str]) -> str:
-    vals = [f"{m.get(k, float('nan')):.3g}" for k in keys]
-    return f"| {name} | " + " | ".join(vals) + f" | {final_shape(d)} |"
+def _row(name: str, d: dict[str, Any], keys: list[str]) -> str:
+    vals = [f"{d['metrics'].get(k, float('nan')):.3g}" for k in keys]
+    return f"| {name} | " + " | ".join(vals) + f" | {d['shape']} |"
 
 
-def read_run(run_dir: Path, projection: str) -> dict[str, Any]:
-    """Snapshot times (s), sizes / w_max of ``projection`` per snapshot, final metrics, activity."""
-    from neurosim.runner.rundir import RunDir
-
-    rd = RunDir(run_dir)
+def read_run(run: dict[str, Any], projection: str) -> dict[str, Any]:
+    """One run of :func:`~neurosim.runner.aggregate.collect`: snapshot times (s), sizes / w_max of
+    ``projection`` per snapshot, grid levels, final metrics, activity, the runner's analysis, and
+    the final distribution's shape and skewness."""
+    rd = run["run"]
     snaps = [snapshot.load(p) for p in rd.snapshot_paths()]
-    act = np.load(run_dir / "activity.npz")
+    act = np.load(rd.path / "activity.npz")
     projs = [s.projections[projection] for s in snaps]
-    summary = run_dir / "figures" / "summary.json"  # the runner's analysis of the snapshots
-    return {"times": [float(s.meta["time"]) for s in snaps],
-            "rel": [p.size / float(s.meta["w_max"]) for p, s in zip(projs, snaps, strict=True)],
-            "levels": ([p.level for p in projs], projs[-1].grid.levels) if projs[-1].level is not None else None,
-            "metrics": rd.result()["final"], "activity": {k: act[k] for k in act.files},
-            "headline": json.loads(summary.read_text())["headline"] if summary.is_file() else {}}
+    summary = rd.figures / "summary.json"  # the runner's analysis of the snapshots
+    d = {"times": [float(s.meta["time"]) for s in snaps],
+         "rel": [p.size / float(s.meta["w_max"]) for p, s in zip(projs, snaps, strict=True)],
+         "levels": ([p.level for p in projs], projs[-1].grid.levels) if projs[-1].level is not None else None,
+         "metrics": run["final"], "activity": {k: act[k] for k in act.files},
+         "headline": json.loads(summary.read_text())["headline"] if summary.is_file() else {}}
+    d["shape"] = final_shape(d)
+    d["skew_size"], d["skew_ln_size"] = skews(d["rel"][-1])
+    return d
 
 
 def skews(sizes: np.ndarray) -> tuple[float, float]:
@@ -107,7 +110,6 @@ def skews(sizes: np.ndarray) -> tuple[float, float]:
 
 def _fit_row(name: str, d: dict[str, Any]) -> str:
     h = d["headline"]
-    sk, sk_ln = skews(d["rel"][-1])
 
     def num(key: str, fmt: str = "{:.3g}") -> str:
         v = h.get(key)
@@ -117,8 +119,8 @@ def _fit_row(name: str, d: dict[str, Any]) -> str:
     slope = (f"{h['scaling_slope']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
              if isinstance(h.get("scaling_slope"), float) and None not in ci else "-")
     ks = h.get("ks_to_reference") or {}
-    return (f"| {name} | {h.get('best_family', '-')} | {num('sigma_ln')} | {sk:.2f} | {sk_ln:.2f} | "
-            f"{num('dynamic_range_1_99')} | "
+    return (f"| {name} | {h.get('best_family', '-')} | {num('sigma_ln')} | {d['skew_size']:.2f} | "
+            f"{d['skew_ln_size']:.2f} | {num('dynamic_range_1_99')} | "
             f"{slope} | {num('entropy_bits', '{:.2f}')} | {num('levels_used', '{:.0f}')} | "
             f"{', '.join(f'{k} {v:.2f}' for k, v in ks.items()) or '-'} |")
 
@@ -179,12 +181,11 @@ def main(argv: list[str] | None = None) -> dict:
     for r in collect(res.sweep_dir)[1]:
         net, _, label = r["label"].partition(": ")
         if net == "song":
-            song[label] = read_run(r["run"].path, "input")
+            song[label] = read_run(r, "input")
         else:
-            ei[label] = read_run(r["run"].path, "EE")
+            ei[label] = read_run(r, "EE")
     song_T = sweep.tasks[0].config["train"]["duration"]
-    ei_T = next((t.config["train"]["duration"] for t in sweep.tasks if t.config["network"]["kind"] == "brian_ei"),
-                None)
+    ei_config = next((t.config for t in sweep.tasks if t.config["network"]["kind"] == "brian_ei"), None)
 
     # ---------------------------------------------------------------- report
     keys = ["rate_hz", "isi_cv", "w_mean_rel", "frac_low", "frac_high", "levels_moved_mean"]
@@ -193,18 +194,17 @@ def main(argv: list[str] | None = None) -> dict:
              "| rule | out rate Hz | ISI CV | mean w/w_max | frac < 0.1 | frac > 0.9 | levels moved "
              "| shape |", "|---|---|---|---|---|---|---|---|"]
     for label, d in song.items():
-        lines.append(_row(label, d["metrics"], d, keys))
+        lines.append(_row(label, d, keys))
     if ei:
         ekeys = ["rate_e_hz", "rate_i_hz", "isi_cv", "rate_e_first_hz", "rate_e_last_hz",
                  "rate_e_max_bin_hz", "w_mean_rel", "frac_low", "frac_high", "levels_moved_mean", "w_ie_mean_nS"]
-        n_e = next(t.config["network"]["n_e"] for t in sweep.tasks if t.config["network"]["kind"] == "brian_ei")
-        n_i = next(t.config["network"]["n_i"] for t in sweep.tasks if t.config["network"]["kind"] == "brian_ei")
+        n_e, n_i, ei_T = ei_config["network"]["n_e"], ei_config["network"]["n_i"], ei_config["train"]["duration"]
         lines += ["", f"## E/I network: {n_e} E + {n_i} I, {ei_T:g} s, Vogels iSTDP on I->E; E->E sizes",
                   "", "| rule | E Hz | I Hz | ISI CV (E) | E Hz first 10 % | E Hz last 10 % | "
                   "max 100 ms bin | mean w/w_max | frac < 0.1 | frac > 0.9 | levels moved | mean I->E nS | shape |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for label, d in ei.items():
-            lines.append(_row(label, d["metrics"], d, ekeys))
+            lines.append(_row(label, d, ekeys))
     gridded = {f"{net} {label}": d for net, runs in (("Song", song), ("E/I", ei)) for label, d in runs.items()
                if d["levels"] is not None}
     lines += ["", "## Fits and dynamics of the final sizes", "",
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> dict:
     fig, axes = plt.subplots(1, len(song), figsize=(3.2 * len(song), 2.8), sharey=True)
     for ax, (label, d) in zip(np.atleast_1d(axes), song.items(), strict=True):
         ax.hist(d["rel"][-1], bins=25, range=(0, 1), color="0.3")
-        ax.set_title(f"{label}: {final_shape(d)}", fontsize=9)
+        ax.set_title(f"{label}: {d['shape']}", fontsize=9)
         ax.set_xlabel("w / w_max")
     np.atleast_1d(axes)[0].set_ylabel("synapses")
     fig.tight_layout()
@@ -266,12 +266,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     summary = {
         "mode": mode, "quick": args.quick, "sweep": str(res.sweep_dir), "failed": res.failed,
-        "song": {k: {**d["metrics"], "shape": final_shape(d), "analysis": d["headline"],
-                     "skew_size": skews(d["rel"][-1])[0], "skew_ln_size": skews(d["rel"][-1])[1]}
-                 for k, d in song.items()},
-        "ei": {k: {**d["metrics"], "shape": final_shape(d), "analysis": d["headline"],
-                   "skew_size": skews(d["rel"][-1])[0], "skew_ln_size": skews(d["rel"][-1])[1]}
-               for k, d in ei.items()},
+        **{net: {k: {**d["metrics"], "shape": d["shape"], "analysis": d["headline"],
+                     "skew_size": d["skew_size"], "skew_ln_size": d["skew_ln_size"]} for k, d in runs.items()}
+           for net, runs in (("song", song), ("ei", ei))},
     }
     write_json(out / "results.json", summary)
     print("\n".join(lines))
