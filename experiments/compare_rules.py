@@ -73,14 +73,15 @@ def _condition(label: str, net: dict[str, Any], rule: dict[str, Any], seeds: lis
     return {"label": label, "set": {**net, "rule": rule}, "seeds": seeds}
 
 
-def _runs_by_label(sweep_dir: Path) -> dict[str, list[Path]]:
-    out: dict[str, list[Path]] = {}
+def runs_by_label(sweep_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """The sweep's runs as :func:`~neurosim.runner.aggregate.collect` reads them, grouped by condition."""
+    out: dict[str, list[dict[str, Any]]] = {}
     for r in collect(sweep_dir)[1]:
-        out.setdefault(r["label"], []).append(r["run"].path)
+        out.setdefault(r["label"], []).append(r)
     return out
 
 
-def rnn_diagnostics(sweep_dir: Path, n_trials: int = 256) -> dict[str, dict[str, float]]:
+def rnn_diagnostics(by_label: dict[str, list[dict[str, Any]]], n_trials: int = 256) -> dict[str, dict[str, float]]:
     """Per condition (mean over seeds): the final network's spectrum and activity, and its grid use.
 
     Activity comes from :meth:`DaleRNN.activity` on ``n_trials`` test-like trials
@@ -92,18 +93,19 @@ def rnn_diagnostics(sweep_dir: Path, n_trials: int = 256) -> dict[str, dict[str,
     import torch
 
     from neurosim import snapshot
+    from neurosim.models import spectral_radius
     from neurosim.runner.torch_run import load_run
 
     out: dict[str, dict[str, float]] = {}
-    for label, dirs in _runs_by_label(sweep_dir).items():
+    for label, runs in by_label.items():
         rows = []
-        for d in dirs:
-            setup = load_run(d)
+        for r in runs:
+            setup = load_run(r["run"].path)
             u, *_ = setup.task.batch(n_trials, np.random.default_rng(12345))
             row = setup.model.activity(torch.from_numpy(u))
-            snaps = sorted((d / "snapshots").glob("*.npz"))
+            snaps = r["run"].snapshot_paths()
             first, last = (snapshot.load(p).projections["recurrent"] for p in (snaps[0], snaps[-1]))
-            row["rho_start"] = float(np.abs(np.linalg.eigvals(first.weight.astype(np.float64))).max())
+            row["rho_start"] = spectral_radius(first.weight)
             row["moved"] = float(np.mean(first.size != last.size))
             if last.level is not None and last.grid is not None:
                 row["at_grid_ends"] = float(np.mean((last.level == 0) | (last.level == last.grid.levels - 1)))
@@ -112,9 +114,8 @@ def rnn_diagnostics(sweep_dir: Path, n_trials: int = 256) -> dict[str, dict[str,
     return out
 
 
-def _train_minutes(sweep_dir: Path) -> float:
-    return sum(json.loads((d / "result.json").read_text()).get("seconds", 0.0)
-               for dirs in _runs_by_label(sweep_dir).values() for d in dirs) / 60
+def _train_minutes(by_label: dict[str, list[dict[str, Any]]]) -> float:
+    return sum(r["run"].result().get("seconds", 0.0) for runs in by_label.values() for r in runs) / 60
 
 
 def diagnostics_table(diag: dict[str, dict[str, float]]) -> str:
@@ -130,7 +131,7 @@ def diagnostics_table(diag: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def psychometric_figure(sweep_dir: Path, path: Path) -> None:
+def psychometric_figure(by_label: dict[str, list[dict[str, Any]]], path: Path) -> None:
     """P(choice 2) against signed coherence (%), mean over seeds, one line per condition."""
     import matplotlib
 
@@ -141,9 +142,8 @@ def psychometric_figure(sweep_dir: Path, path: Path) -> None:
     from neurosim.analysis.plots import save_figure
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, constrained_layout=True)
-    for i, (label, dirs) in enumerate(_runs_by_label(sweep_dir).items()):
-        curves = [json.loads((d / "result.json").read_text())["final"].get("psychometric") for d in dirs]
-        curves = [c for c in curves if c]
+    for i, (label, runs) in enumerate(by_label.items()):
+        curves = [r["final"]["psychometric"] for r in runs if r["final"].get("psychometric")]
         if not curves:
             continue
         coh = sorted(float(c) for c in curves[0])
@@ -162,13 +162,15 @@ def psychometric_figure(sweep_dir: Path, path: Path) -> None:
     plt.close(fig)
 
 
-def describe_rnn_sweep(sweep_dir: Path, out: Path, task: str) -> tuple[dict[str, dict[str, float]], list[str]]:
+def describe_rnn_sweep(by_label: dict[str, list[dict[str, Any]]], out: Path
+                       ) -> tuple[dict[str, dict[str, float]], list[str]]:
     """Psychometric figure (perceptual decision making) and the diagnostics table of an RNN sweep."""
     lines = []
+    task = next(iter(by_label.values()))[0]["run"].config()["task"]["name"]
     if task == "perceptual_decision_making":
-        psychometric_figure(sweep_dir, out / "psychometric")
+        psychometric_figure(by_label, out / "psychometric")
         lines += ["## Psychometric curves", "", "![psychometric curves](psychometric.png)", ""]
-    diag = rnn_diagnostics(sweep_dir)
+    diag = rnn_diagnostics(by_label)
     lines += ["## The networks at the end of training", "",
               "Mean over seeds. Activity on 256 trials with the recurrent noise off; a dead unit has "
               "rate 0 on every step of every trial (the readout sees only the E units); "
@@ -182,9 +184,8 @@ def describe(sweep_dir: Path, out: Path) -> None:
     """Write ``out/README.md`` for a finished RNN sweep run with ``neurosim sweep`` (e.g. a longer budget)."""
     sweep = json.loads((sweep_dir / "sweep.json").read_text())
     summary = json.loads((sweep_dir / "summary.json").read_text())["summary"]
-    task = collect(sweep_dir)[1][0]["run"].config()["task"]["name"]
     out.mkdir(parents=True, exist_ok=True)
-    diag, more = describe_rnn_sweep(sweep_dir, out, task)
+    diag, more = describe_rnn_sweep(runs_by_label(sweep_dir), out)
     lines = [f"# {sweep['name']}", "", sweep.get("description", ""), "",
              "## Test accuracy over seeds", "", summary_table(summary), "", *more,
              "Sweep report: [sweep/report.md](sweep/report.md).", ""]
@@ -235,6 +236,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     summary = json.loads((res.sweep_dir / "summary.json").read_text())
     summary["summary"] = {k: summary["summary"][k] for k in CONDITIONS if k in summary["summary"]}
     minutes = (time.perf_counter() - t0) / 60
+    by_label = runs_by_label(res.sweep_dir)
     lines = [f"# compare_rules on {args.task}{' (quick size)' if args.quick else ''}", "",
              __doc__.split("\n\n")[1], "",
              "## Learning rates", "",
@@ -249,10 +251,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"Everything else (initial scale, bias rule and its lr, batch size, "
               f"epochs) is the same for every rule: see the base config `experiments/{BASES[args.task]}`.", "",
               f"Wall time of this invocation: {minutes:.1f} min (finished runs are reused, not rerun); "
-              f"training time summed over the comparison's runs: {_train_minutes(res.sweep_dir):.1f} min.", ""]
+              f"training time summed over the comparison's runs: {_train_minutes(by_label):.1f} min.", ""]
     diag = None
     if sweep.tasks[0].config["network"]["kind"] == "rnn":
-        diag, more = describe_rnn_sweep(res.sweep_dir, out, args.task)
+        diag, more = describe_rnn_sweep(by_label, out)
         lines += more
     write_text(out / "README.md", "\n".join(lines))
     shutil.copytree(res.sweep_dir, out / "sweep", dirs_exist_ok=True)  # links to run folders stay in runs/
