@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,10 +19,16 @@ def _study(name: str):
     return module
 
 
-def test_compare_rules_quick(tmp_path: Path) -> None:
-    study = _study("compare_rules")
+def _run_quick(name: str, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
+    """Run a study at its --quick size in-process; the module and what its main returned."""
+    study = _study(name)
     out = study.main(["--quick", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
                       "--workers", "1"])
+    return study, out
+
+
+def test_compare_rules_quick(tmp_path: Path) -> None:
+    study, out = _run_quick("compare_rules", tmp_path)
     assert not out["failed"]
     assert set(out["summary"]) == set(study.CONDITIONS)
     # untuned rules keep Madam's lr; tuned ones take one from the scanned grid
@@ -57,9 +64,7 @@ def test_shipped_configs_are_valid(config: Path) -> None:
 
 @pytest.mark.brian2
 def test_snn_digits_quick(tmp_path: Path) -> None:
-    study = _study("snn_digits")
-    out = study.main(["--quick", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
-                      "--workers", "1"])
+    study, out = _run_quick("snn_digits", tmp_path)
     assert not out["failed"]
     assert set(out["summary"]) == set(study.CONDITIONS)
     # every trained network ran in Brian2 on the whole test split
@@ -74,9 +79,7 @@ def test_snn_digits_quick(tmp_path: Path) -> None:
 
 @pytest.mark.brian2
 def test_stdp_distributions_quick(tmp_path: Path) -> None:
-    study = _study("stdp_distributions")
-    out = study.main(["--quick", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
-                      "--workers", "1"])
+    study, out = _run_quick("stdp_distributions", tmp_path)
     assert not out["failed"] and set(out["song"]) == set(study.RULES)
     # after 2 s soft bounds have pulled every size off the bounds while additive STDP keeps (and starts
     # to pile) sizes there; the bimodal shape itself needs the 100 s run (the initial sizes are uniform)
@@ -90,9 +93,7 @@ def test_stdp_distributions_quick(tmp_path: Path) -> None:
 
 @pytest.mark.brian2
 def test_pair_precision_quick(tmp_path: Path) -> None:
-    study = _study("pair_precision")
-    out = study.main(["--quick", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
-                      "--workers", "1"])
+    study, out = _run_quick("pair_precision", tmp_path)
     rules = out["rules"]
     assert not out["failed"]
     assert set(rules) == {r + s for r in study.IDENTICAL_START for s in ("", ", identical start")}
