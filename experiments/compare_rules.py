@@ -19,12 +19,12 @@ Phases, all run through the runner (run directories, resumable):
     python experiments/compare_rules.py [--quick] [--task digits] [--workers 2]
     python experiments/compare_rules.py --describe runs/sweeps/pdm-long-budget-<hash> --out DIR
 
-Writes ``results/compare_rules-<task>/README.md`` (``--out`` to change).
+Writes ``results/compare_rules-<task>/README.md`` (``--quick``: ``runs/quick/compare_rules-<task>/``;
+``--out`` to change).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import time
@@ -33,6 +33,7 @@ from typing import Any
 
 from neurosim._io import write_text
 from neurosim.runner.aggregate import collect, summary_table
+from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep
 from neurosim.runner.tune import LRS, best_lr, lr_scan, sensitivity_figure
 
@@ -196,12 +197,8 @@ def describe(sweep_dir: Path, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = study_parser(__doc__, "compare_rules-<task>", quick_help="test size: 1 lr, 1 seed, 2 epochs")
     parser.add_argument("--task", default="digits", choices=sorted(BASES))
-    parser.add_argument("--quick", action="store_true", help="test size: 1 lr, 1 seed, 2 epochs")
-    parser.add_argument("--runs", default="runs", help="run directories (default: runs)")
-    parser.add_argument("--out", default=None, help="report folder (default: results/compare_rules-<task>)")
-    parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--describe", default=None, metavar="SWEEP_DIR",
                         help="only write the report (table, psychometric curves, diagnostics) of a finished RNN "
                              "sweep, e.g. runs/sweeps/pdm-long-budget-<hash>, into --out")
@@ -211,8 +208,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             parser.error("--describe needs --out")
         describe(Path(args.describe), Path(args.out))
         return {}
-    out = Path(args.out or f"results/compare_rules-{args.task}")
-    out.mkdir(parents=True, exist_ok=True)
+    out = report_dir(args, f"compare_rules-{args.task}")
     runs = Path(args.runs)
     lrs = [1e-2] if args.quick else list(LRS)
     seeds = [0] if args.quick else [0, 1, 2]
@@ -220,7 +216,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     tunable = {label: {**net, "rule": rule} for label, (net, rule, tuned) in CONDITIONS.items()
                if tuned or label in SCANNED_UNTUNED}
     scan = lr_scan(f"lr-{args.task}", tunable, BASES[args.task], lrs, runs=runs, base_dir=HERE, quick=args.quick,
-                   workers=args.workers or 2)
+                   workers=args.workers, stale=args.stale)
     sensitivity_figure(scan, out / "lr_sensitivity",
                        f"Learning-rate sensitivity on {args.task} (seed 0; dotted line: Madam's lr 0.01)")
     chosen = {label: (best_lr(scan[label]) if tuned else rule["lr"])
@@ -232,7 +228,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             c["set"]["analysis.fit"] = False
     sweep = build_sweep({"name": f"compare-{args.task}", "condition": conds, "base": BASES[args.task],
                          "description": f"compare_rules on {args.task}"}, base_dir=HERE, quick=args.quick)
-    res = run_sweep(sweep, runs, workers=args.workers or 2, progress=False)
+    res = run_sweep(sweep, runs, workers=args.workers, progress=False, stale=args.stale)
     summary = json.loads((res.sweep_dir / "summary.json").read_text())
     summary["summary"] = {k: summary["summary"][k] for k in CONDITIONS if k in summary["summary"]}
     minutes = (time.perf_counter() - t0) / 60

@@ -30,7 +30,6 @@ Writes ``README.md``, ``results.json`` and ``pairs`` (PNG and SVG) under ``--out
 
 from __future__ import annotations
 
-import argparse
 import math
 import shutil
 import time
@@ -44,6 +43,7 @@ from neurosim._io import write_json, write_text
 from neurosim.analysis.plots import save_figure
 from neurosim.analysis.precision import distinguishable_sizes, dynamic_range, pair_cv, pyplot
 from neurosim.runner.aggregate import collect
+from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep
 
 HERE = Path(__file__).resolve().parent
@@ -88,17 +88,12 @@ def precision(a: np.ndarray, b: np.ndarray, ratio: float = 60.0) -> dict[str, fl
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="test size: 2 s, runtime mode, two rules")
-    ap.add_argument("--out", default="results/pair_precision")
-    ap.add_argument("--runs", default="runs", help="run directories (default: runs)")
+    ap = study_parser(__doc__, "pair_precision", quick_help="test size: 2 s, runtime mode, two rules")
     ap.add_argument("--mode", choices=("runtime", "standalone"), default=None,
                     help="default: standalone (full), runtime (quick)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = report_dir(args, "pair_precision")
     mode = args.mode or ("runtime" if args.quick else "standalone")
     t0 = time.perf_counter()
     conds = [{"label": label, "config": "configs/song.toml", "seeds": [args.seed],
@@ -111,7 +106,7 @@ def main(argv: list[str] | None = None) -> dict:
                          "description": "pair_precision: two synapses per input, per rule"},
                         base_dir=HERE, quick=args.quick)
     T = sweep.tasks[0].config["train"]["duration"]
-    res = run_sweep(sweep, args.runs, workers=args.workers, progress=False)
+    res = run_sweep(sweep, args.runs, workers=args.workers, progress=False, stale=args.stale)
     rows: dict[str, dict[str, float]] = {}
     pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     w_max = math.nan

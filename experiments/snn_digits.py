@@ -20,7 +20,6 @@ figure; ``--out`` to change); ``--constant-lr`` drops the schedule and writes
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import time
@@ -31,6 +30,7 @@ import numpy as np
 
 from neurosim._io import write_text
 from neurosim.runner.aggregate import collect, summary_table
+from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep
 from neurosim.runner.tune import LRS, best_lr, lr_scan, sensitivity_figure
 
@@ -105,28 +105,22 @@ def agreement_figure(agree: dict[str, list[dict[str, Any]]], path: Path) -> None
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="test size: 1 lr, 1 seed, 2 epochs")
-    parser.add_argument("--runs", default="runs", help="run directories (default: runs)")
-    parser.add_argument("--out", default=None,
-                        help="report folder (default: results/snn_digits, or results/snn_digits-constant-lr)")
+    parser = study_parser(__doc__, "snn_digits[-constant-lr]", quick_help="test size: 1 lr, 1 seed, 2 epochs")
     parser.add_argument("--constant-lr", action="store_true",
                         help="no lr schedule (the base config decays every rule's lr to 0, cosine)")
-    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--codegen", default="numpy", choices=("numpy", "cython"),
                         help="Brian2 code generation for the exported networks")
     args = parser.parse_args(argv)
-    out = Path(args.out or ("results/snn_digits-constant-lr" if args.constant_lr else "results/snn_digits"))
+    out = report_dir(args, "snn_digits-constant-lr" if args.constant_lr else "snn_digits")
     runs = Path(args.runs)
     schedule = {"schedule": {"name": "none", "params": {}}} if args.constant_lr else {}
     suffix = "" if args.constant_lr else "-cosine"  # sweep (and run) names
-    out.mkdir(parents=True, exist_ok=True)
     lrs = [1e-2] if args.quick else list(LRS)
     seeds = [0] if args.quick else [0, 1, 2]
     t0 = time.perf_counter()
     tunable = {label: {**overrides, **schedule} for label, (overrides, tuned) in CONDITIONS.items() if tuned}
     scan = lr_scan(f"lr-snn-digits{suffix}", tunable, BASE, lrs, runs=runs, base_dir=HERE, quick=args.quick,
-                   workers=args.workers)
+                   workers=args.workers, stale=args.stale)
     sensitivity_figure(scan, out / "lr_sensitivity", "Learning-rate sensitivity of the tuned rules (seed 0)")
     chosen = {label: (best_lr(scan[label]) if tuned else overrides["rule"]["lr"])
               for label, (overrides, tuned) in CONDITIONS.items()}
@@ -138,7 +132,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          "condition": conds, "base": BASE,
                          "description": "snn_digits: surrogate-gradient SNN on digits"},
                         base_dir=HERE, quick=args.quick)
-    res = run_sweep(sweep, runs, workers=args.workers, progress=False)
+    res = run_sweep(sweep, runs, workers=args.workers, progress=False, stale=args.stale)
     summary = json.loads((res.sweep_dir / "summary.json").read_text())["summary"]
     summary = {k: summary[k] for k in CONDITIONS if k in summary}
 

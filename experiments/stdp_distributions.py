@@ -27,7 +27,6 @@ Writes ``README.md`` (tables), ``results.json``, ``song_final``, ``song_evolutio
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import time
@@ -41,6 +40,7 @@ from neurosim._io import write_json, write_text
 from neurosim.analysis.plots import save_figure
 from neurosim.analysis.precision import pyplot
 from neurosim.runner.aggregate import collect
+from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep
 
 HERE = Path(__file__).resolve().parent
@@ -150,18 +150,13 @@ def occupancy_figure(runs: dict[str, dict], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="seconds instead of minutes")
-    ap.add_argument("--out", default="results/stdp_distributions")
-    ap.add_argument("--runs", default="runs", help="run directories (default: runs)")
+    ap = study_parser(__doc__, "stdp_distributions", quick_help="seconds instead of minutes")
     ap.add_argument("--mode", choices=("runtime", "standalone"), default=None,
                     help="default: standalone (full), runtime (quick)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-ei", action="store_true", help="skip the E/I network")
-    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = report_dir(args, "stdp_distributions")
     mode = args.mode or ("runtime" if args.quick else "standalone")
     t_start = time.perf_counter()
     conds = []
@@ -175,7 +170,7 @@ def main(argv: list[str] | None = None) -> dict:
     sweep = build_sweep({"name": "stdp-distributions", "condition": conds,
                          "description": "stdp_distributions: size distributions per rule"},
                         base_dir=HERE, quick=args.quick)
-    res = run_sweep(sweep, args.runs, workers=args.workers, progress=False)
+    res = run_sweep(sweep, args.runs, workers=args.workers, progress=False, stale=args.stale)
     song: dict[str, dict] = {}
     ei: dict[str, dict] = {}
     for r in collect(res.sweep_dir)[1]:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
 import neurosim
+
+#: Exit statuses of every subcommand.
+EXIT_OK = 0
+EXIT_FAILED = 1  # a sweep in which some run failed
+EXIT_USAGE = 2  # bad input: config, file, option; nothing was run
+EXIT_DIVERGED = 3  # the run finished, and its training diverged (recorded in result.json)
+EXIT_INTERRUPTED = 130
 
 # Subcommands register themselves with a function ``register(subparsers)`` that adds
 # a parser whose defaults include ``func(args) -> int``. Imports stay lazy so that
@@ -19,6 +27,29 @@ _SUBCOMMANDS: tuple[tuple[str, str], ...] = (
 
 class CLIError(Exception):
     """An error to print as one line on stderr with exit status 2."""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _os_error(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else ""
+    what = exc.strerror or _one_line(exc)
+    return f"{where}: {what}" if where else what
+
+
+def _setup_logging(quiet: bool) -> None:
+    """Messages of the ``neurosim`` loggers go to stderr as plain lines (warnings only with --quiet)."""
+    logger = logging.getLogger("neurosim")
+    if not any(getattr(h, "_neurosim_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._neurosim_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,15 +79,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
-        return 0
+        return EXIT_OK
+    _setup_logging(getattr(args, "quiet", False))
+    from neurosim.runner.config import ConfigError
+    from neurosim.runner.rundir import RunError
+    from neurosim.snapshot import SnapshotError
+
     try:
         return int(args.func(args) or 0)
-    except CLIError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (CLIError, ConfigError, RunError, SnapshotError) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a folder that cannot be written, a file that vanished, ...
+        print(f"error: {_os_error(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print("error: out of memory (make the network or the data smaller)", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

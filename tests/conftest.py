@@ -1,8 +1,26 @@
-"""Test markers: ``slow`` runs only with ``--runslow`` or ``NEUROSIM_SLOW=1``;
-``brian2`` needs Brian2 and a C++ compiler (skipped when either is missing)."""
+"""Test markers, shared fixtures and what a skip means under CI.
+
+Markers
+-------
+``slow``
+    Long tests: run only with ``--runslow`` or ``NEUROSIM_SLOW=1``.
+``brian2``
+    Needs Brian2 (a hard dependency). Runtime-mode tests use numpy code generation,
+    which needs no compiler (``NEUROSIM_BRIAN_TARGET=cython`` tests that path).
+``cxx``
+    Needs a C++ compiler (Brian2 standalone or Cython builds).
+``fused``
+    Needs the fused C kernels of the optimizers (a C compiler).
+
+Under CI (``CI=true`` in the environment) a test whose dependency is missing *fails*
+instead of skipping, so that a broken build (no compiler, kernels that do not
+compile, Brian2 that does not import) cannot pass quietly on the eager or numpy
+fallbacks. Only ``slow`` and the CUDA tests still skip there.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 
@@ -11,31 +29,50 @@ import pytest
 
 matplotlib.use("Agg")
 
+CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--runslow", action="store_true", default=False, help="run tests marked slow")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    run_slow = config.getoption("--runslow") or os.environ.get("NEUROSIM_SLOW") == "1"
-    have_cxx = shutil.which("g++") is not None or shutil.which("c++") is not None
-    have_brian2 = False
-    if any("brian2" in item.keywords for item in items):
+@functools.cache
+def _missing(marker: str) -> str | None:
+    """Why a marker's dependency is unavailable here, or ``None``."""
+    if marker == "brian2":
         try:
             import brian2
 
-            have_brian2 = True
             # Runtime-mode tests use numpy code generation: a cold Cython cache (a fresh CI
-            # machine) would spend minutes compiling. NEUROSIM_BRIAN_TARGET=cython tests that
-            # path instead; standalone tests (marked slow) compile C++ either way.
+            # machine) would spend minutes compiling.
             brian2.prefs.codegen.target = os.environ.get("NEUROSIM_BRIAN_TARGET", "numpy")
-        except Exception:
-            pass
+        except Exception as exc:  # pragma: no cover - brian2 is a dependency
+            return f"brian2 does not import ({exc})"
+        return None
+    if marker == "cxx":
+        ok = any(shutil.which(c) for c in ("g++", "c++", "clang++"))
+        return None if ok else "no C++ compiler (g++, c++ or clang++)"
+    if marker == "fused":
+        from neurosim.rules import _fused
+
+        info = _fused.info()
+        return None if info["fused"] else f"fused C kernels unavailable ({info['reason']})"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run_slow = config.getoption("--runslow") or os.environ.get("NEUROSIM_SLOW") == "1"
     skip_slow = pytest.mark.skip(reason="slow: use --runslow or NEUROSIM_SLOW=1")
-    skip_brian2 = pytest.mark.skip(reason="brian2: needs Brian2 and a C++ compiler")
     for item in items:
         if "slow" in item.keywords and not run_slow:
             item.add_marker(skip_slow)
-        if "brian2" in item.keywords and not (have_cxx and have_brian2):
-            item.add_marker(skip_brian2)
 
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in ("brian2", "cxx", "fused"):
+        if marker in item.keywords:
+            reason = _missing(marker)
+            if reason:
+                if CI:
+                    pytest.fail(f"CI=true: {reason}; a skip here would hide a broken build")
+                pytest.skip(reason)

@@ -28,4 +28,10 @@ def test_optimizer_step_quick(capsys):
     assert res["bytes_per_weight"]["Adam"] == 12.0 and res["bytes_per_weight"]["Madam"] == 8.0
     assert res["stored_bytes_per_weight"]["LogGrid"] < 6.0
     assert 0 < res["packed_vs_float32"] < 0.2  # 5 bits of 32 per synapse, plus the signs
-    assert "PASS" in out or "MISS" in out
+    # every target is printed once, with the verdict its ratio gives (not a fixed word)
+    assert res["targets"] and set(res["targets"]) == {f"{n} / {b}" for n in ("Madam", "LogGrid")
+                                                      for b in ("Adam", "loop")}
+    for what, ok in res["targets"].items():
+        ratio = res["vs_adam" if what.endswith("Adam") else "vs_loop"][what.split(" / ")[0]]
+        assert f"{'PASS' if ok else 'MISS'}  {what} = {ratio:.2f}" in out, what
+    assert res["all_pass"] == all(res["targets"].values())

@@ -7,16 +7,14 @@ the full 100 s Song runs, the standalone builds and the longer E/I run are marke
 
 from __future__ import annotations
 
+import brian2 as b2
 import numpy as np
 import pytest
+from brian2 import ms, mV, nS, second
 
-b2 = pytest.importorskip("brian2")
-
-from brian2 import ms, mV, nS, second  # noqa: E402
-
-from neurosim import snapshot  # noqa: E402
-from neurosim.brian import SpikingResult, make_rule, run_ei_network, run_song  # noqa: E402
-from neurosim.lns import LogGrid  # noqa: E402
+from neurosim import snapshot
+from neurosim.brian import SpikingResult, make_rule, run_ei_network, run_song
+from neurosim.lns import LogGrid
 
 pytestmark = pytest.mark.brian2
 
@@ -170,6 +168,7 @@ def test_ei_network_rates_stay_bounded_with_inhibitory_plasticity() -> None:
 
 # ------------------------------------------------------------------ slow
 @pytest.mark.slow
+@pytest.mark.cxx
 def test_song_100s_additive_bimodal_soft_bound_unimodal_standalone(tmp_path) -> None:
     add = run_song(make_rule("additive"), mode="standalone", build_dir=str(tmp_path / "a"),
                    progress=False)
@@ -181,6 +180,7 @@ def test_song_100s_additive_bimodal_soft_bound_unimodal_standalone(tmp_path) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.cxx
 def test_standalone_and_runtime_madam_agree_on_grid_and_snapshots(tmp_path) -> None:
     rule = make_rule("madam_loggrid", interval=100 * ms)
     res = run_song(rule, duration=5 * second, snapshot_every=1 * second, mode="standalone",

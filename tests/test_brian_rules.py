@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import math
 
+import brian2 as b2
 import numpy as np
 import pytest
+import torch
+from brian2 import Hz, ms, mV, nS, second
 
-b2 = pytest.importorskip("brian2")
-torch = pytest.importorskip("torch")
-
-from brian2 import Hz, ms, mV, nS, second  # noqa: E402
-
-from neurosim.lns import LogGrid  # noqa: E402
-from neurosim.rules import LogGridMadam  # noqa: E402
-from neurosim.rules.stdp import (  # noqa: E402
+from neurosim.lns import LogGrid
+from neurosim.rules import LogGridMadam
+from neurosim.rules.stdp import (
     AdditiveSTDP,
     LogGridMadamSTDP,
     WeightDependentSTDP,
@@ -219,3 +217,55 @@ def test_rule_parameters_are_json_able() -> None:
     assert p["rule"] == "madam_loggrid" and p["levels"] == 26
     json.dumps(p)
     json.dumps(make_rule("vogels", eta=0.05 * nS, rho0=3 * Hz).params())
+
+
+def test_non_finite_eligibility_moves_nothing_in_brian2_as_in_torch() -> None:
+    rng = np.random.default_rng(4)
+    signals = rng.normal(size=(20, 12)) * 3
+    signals[3, :4] = [np.nan, np.inf, -np.inf, 1e300]  # 1e300**2 overflows the second moment
+    signals[7, 5] = np.nan
+    level0 = rng.integers(2, 24, 12)
+    rule = make_rule("madam_loggrid", lr=0.5, rounding="nearest", interval=1 * ms)
+    bl, bw = _brian_levels(signals, level0, rule)
+    tl, _ = _torch_levels(signals, level0, rule)
+    assert np.isfinite(bw).all() and bl.min() >= 0 and bl.max() <= 25
+    np.testing.assert_array_equal(bl[3, :3], bl[2, :3])  # NaN and +-inf: no step
+    np.testing.assert_array_equal(bl, tl)
+
+
+STANDALONE_SCRIPT = """
+import sys
+import numpy as np
+import brian2 as b2
+from neurosim.rules.stdp import make_rule
+b2.set_device("cpp_standalone", directory=sys.argv[1], build_on_run=True)
+rule = make_rule("madam_loggrid", lr=0.5, rounding="nearest", interval=1 * b2.ms)
+pre = b2.NeuronGroup(4, "", threshold="False")
+post = b2.NeuronGroup(1, "ge : 1", threshold="False")
+S = rule.synapses(pre, post, delivery="ge_post += w", w_max=1.0, name="sa")
+S.connect(j="0")
+S.level = [5, 10, 15, 20]
+S.w = "w_max * exp((level - (grid_levels - 1)) * grid_step)"
+sig = b2.TimedArray(np.array([[np.nan, np.inf, -np.inf, 1.0]] * 3), dt=1 * b2.ms)
+S.namespace["sig"] = sig
+S.run_regularly("elig = sig(t, i)", dt=1 * b2.ms, when="start", order=-1, name="sa_feed")
+b2.run(3 * b2.ms)
+print([int(v) for v in S.level[:]], bool(np.isfinite(S.w[:]).all()))
+"""
+
+
+@pytest.mark.cxx
+def test_non_finite_eligibility_in_cpp_standalone(tmp_path) -> None:
+    """The C++ rendering of the guard (``std::isfinite``), compiled and run (about 20 s)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", STANDALONE_SCRIPT, str(tmp_path / "build")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    levels, finite = proc.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert finite == "True"
+    import ast
+
+    got = ast.literal_eval(levels)
+    assert got[:3] == [5, 10, 15] and got[3] > 15  # NaN/inf: no move; 1.0 moves up

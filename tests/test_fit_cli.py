@@ -134,3 +134,55 @@ def test_missing_and_unsupported_files(tmp_path: Path, capsys) -> None:
     f.write_text("[]")
     assert cli(str(f)) == 2
     assert "unsupported file type '.json'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- hostile files
+def _lines(values: np.ndarray) -> list[str]:
+    return [f"{v:.6g}" for v in values]
+
+
+def test_utf8_bom_keeps_the_first_value_and_the_header_name(tmp_path: Path, capsys) -> None:
+    x = sizes(200)
+    f = tmp_path / "bom.csv"
+    f.write_text("\n".join(_lines(x)), encoding="utf-8-sig")
+    assert cli(str(f), "--families", "lognorm") == 0
+    assert f"n = {x.size} sizes" in capsys.readouterr().out  # the first value is not lost
+    g = tmp_path / "bomh.csv"
+    g.write_text("volume\n" + "\n".join(_lines(x)), encoding="utf-8-sig")
+    assert cli(str(g), "--column", "volume", "--families", "lognorm") == 0
+
+
+@pytest.mark.parametrize("sep", ["\t", ";"])
+def test_tab_and_semicolon_separated_files_are_split(tmp_path: Path, capsys, sep: str) -> None:
+    x = sizes(200)
+    f = tmp_path / "data.txt"
+    f.write_text(f"id{sep}volume\n" + "\n".join(f"{i}{sep}{v:.6g}" for i, v in enumerate(x)))
+    assert cli(str(f), "--column", "volume", "--families", "lognorm") == 0
+    mu = float(capsys.readouterr().out.split("mu=")[1].split(",")[0])
+    assert mu == pytest.approx(np.log(x).mean(), abs=1e-3)
+
+
+@pytest.mark.parametrize("content,words", [
+    ("a;b\n1,5;2,5\n1,7;2,1\n", ("decimal comma", "line 2", "2.5")),
+    ("volume\n", ("header", "no values")),
+    ("\n".join(["1e308"] * 30), ("rescale",)),
+])
+def test_confusing_files_get_a_clear_line(tmp_path: Path, capsys, content: str, words: tuple[str, ...]) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text(content)
+    args = ["--column", "b"] if "a;b" in content else []
+    assert cli(str(f), *args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    for w in words:
+        assert w in err, (w, err)
+
+
+def test_directory_and_complex_arrays_are_refused(tmp_path: Path, capsys) -> None:
+    (tmp_path / "d.csv").mkdir()
+    assert cli(str(tmp_path / "d.csv")) == 2
+    assert "is a directory" in capsys.readouterr().err
+    np.save(tmp_path / "c.npy", sizes(100).astype(complex))
+    assert cli(str(tmp_path / "c.npy")) == 2
+    err = capsys.readouterr().err
+    assert "complex" in err and err.count("\n") == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -336,17 +335,12 @@ def test_plots_draw_and_save(tmp_path) -> None:
         plots.plot_fit(rep, reference=("a", 1.0))
 
 
-# ---------------------------------------------------------- speed
-@pytest.mark.slow
-def test_all_families_on_a_million_sizes_within_10_s() -> None:
-    x = np.random.default_rng(0).lognormal(-1.0, 0.6, 1_000_000)
-    t0 = time.perf_counter()
-    fit_sizes(x)
-    assert time.perf_counter() - t0 < 10.0
-
-
-def test_all_families_on_100k_sizes_fast() -> None:
+# ---------------------------------------------------------- large samples
+# (timings belong in benchmarks/fit_sizes.py, which prints them against a baseline of the same run)
+def test_all_families_on_100k_sizes() -> None:
     x = np.random.default_rng(0).lognormal(-1.0, 0.6, 100_000)
-    t0 = time.perf_counter()
-    fit_sizes(x)
-    assert time.perf_counter() - t0 < 3.0
+    rep = fit_sizes(x)
+    assert set(rep.results) == set(FAMILIES)
+    assert rep.results["lognorm"].params["mu"] == pytest.approx(-1.0, abs=0.01)
+    assert rep.results["lognorm"].params["sigma"] == pytest.approx(0.6, abs=0.01)
+    assert all(np.isfinite(r.loglik) for r in rep.results.values())

@@ -103,9 +103,9 @@ def test_resume_after_sigkill_gives_identical_results(tmp_path: Path) -> None:
     (rd,) = killed.iterdir()
     assert not (rd / "DONE").exists() and (rd / "checkpoint.pt").exists()
     assert "epoch-00004.npz" not in [p.name for p in (rd / "snapshots").iterdir()]
-    execute(load(cfg), killed, progress=False, echo=lambda *a: None)
+    execute(load(cfg), killed, progress=False)
     assert "resumed from checkpoint at epoch 2" in (rd / "run.log").read_text()
-    execute(load(cfg), clean, progress=False, echo=lambda *a: None)
+    execute(load(cfg), clean, progress=False)
     _same_run(rd, clean / rd.name)
 
 
@@ -163,7 +163,7 @@ def test_every_torch_rule_runs(rule: str, tmp_path: Path) -> None:
     dale = "false" if rule in ("adam", "sgd") else "true"
     cfg = _config(tmp_path, **{'"loggrid_madam"': f'"{rule}"', "hidden = [24]": f"hidden = [24]\ndale = {dale}",
                                "epochs = 4": "epochs = 2"})
-    out = execute(load(cfg), tmp_path / "runs", progress=False, echo=lambda *a: None)
+    out = execute(load(cfg), tmp_path / "runs", progress=False)
     assert out.ran and out.final["val_accuracy"] > 0.15
 
 
@@ -191,7 +191,7 @@ fit = false
 """
     cfg = tmp_path / "pdm.toml"
     cfg.write_text(text)
-    out = execute(load(cfg), tmp_path / "runs", progress=False, echo=lambda *a: None)
+    out = execute(load(cfg), tmp_path / "runs", progress=False)
     rows = [json.loads(line) for line in (out.path / "metrics.jsonl").read_text().splitlines()]
     assert [r["lr"] for r in rows[1:]] == [0.01, 0.005]  # the scheduler stepped once per epoch
     assert 0.0 <= out.final["test_accuracy"] <= 1.0 and "test_accuracy_top2_coherence" in out.final
@@ -218,7 +218,7 @@ def test_load_run_without_a_checkpoint_names_the_directory(tmp_path: Path) -> No
 def test_a_diverging_run_stops_and_says_so(tmp_path: Path) -> None:
     cfg = _config(tmp_path, **{'name = "loggrid_madam"': 'name = "sgd"\nlr = 1e12',
                                "hidden = [24]": "hidden = [24]\ndale = false"})
-    out = execute(load(cfg), tmp_path / "runs", progress=False, echo=lambda *a: None)
+    out = execute(load(cfg), tmp_path / "runs", progress=False)
     assert out.final["diverged"] == 1 and out.final["epochs"] < 4
     assert "diverged at epoch" in (out.path / "run.log").read_text()
     assert (out.path / "DONE").exists() and (out.path / "report.md").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import signal
@@ -82,7 +83,7 @@ def test_sweep_cli_bad_file_writes_nothing(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "runs").exists()
 
 
-def test_interrupted_sweep_resumes_without_duplicates(tmp_path: Path) -> None:
+def test_interrupted_sweep_resumes_without_duplicates(tmp_path: Path, caplog) -> None:
     path = _write(tmp_path)
     runs = tmp_path / "runs"
     env = {**os.environ, "NEUROSIM_TEST_KILL_AT": "1:5"}
@@ -90,17 +91,19 @@ def test_interrupted_sweep_resumes_without_duplicates(tmp_path: Path) -> None:
                            "--workers", "1", "--quiet"], env=env, capture_output=True, timeout=300)
     assert proc.returncode == -signal.SIGKILL  # killed inside the first run
     assert len(_finished(runs)) == 0
-    out = run_sweep(load_sweep(path), runs, workers=1, progress=False, echo=lambda *a: None)
+    out = run_sweep(load_sweep(path), runs, workers=1, progress=False)
     assert not out.failed
     dirs = [p for p in runs.iterdir() if p.name != "sweeps"]
     assert len(dirs) == 4 and len(_finished(runs)) == 4  # each run once, none lost
     # the resumed run equals a clean one
     clean = tmp_path / "clean"
-    run_sweep(load_sweep(path), clean, workers=1, progress=False, echo=lambda *a: None)
+    run_sweep(load_sweep(path), clean, workers=1, progress=False)
     assert _finished(runs) == _finished(clean)
     # running again does nothing
-    msgs: list[str] = []
-    run_sweep(load_sweep(path), runs, workers=1, progress=False, echo=msgs.append)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="neurosim"):
+        run_sweep(load_sweep(path), runs, workers=1, progress=False)
+    msgs = [r.getMessage() for r in caplog.records]
     assert "4 already finished, 0 to run" in msgs[0]
     summary = json.loads((out.sweep_dir / "summary.json").read_text())
     assert set(summary["summary"]) == {"loggrid", "adam"}
@@ -111,21 +114,20 @@ def test_interrupted_sweep_resumes_without_duplicates(tmp_path: Path) -> None:
 
 def test_local_process_pool(tmp_path: Path) -> None:
     path = _write(tmp_path)
-    out = run_sweep(load_sweep(path), tmp_path / "runs", workers=2, progress=False, echo=lambda *a: None)
+    out = run_sweep(load_sweep(path), tmp_path / "runs", workers=2, progress=False)
     assert not out.failed and len(_finished(tmp_path / "runs")) == 4
     clean = tmp_path / "clean"
-    run_sweep(load_sweep(path), clean, workers=1, progress=False, echo=lambda *a: None)
+    run_sweep(load_sweep(path), clean, workers=1, progress=False)
     assert _finished(tmp_path / "runs") == _finished(clean)  # same results on the pool
 
 
 def test_dask_local_cluster_survives_a_killed_worker(tmp_path: Path, monkeypatch) -> None:
-    pytest.importorskip("dask.distributed")
+    import dask.distributed  # noqa: F401  (the 'distributed' extra, installed by make install)
     path = _write(tmp_path)
     marker = tmp_path / "killed-once"
     monkeypatch.setenv("NEUROSIM_TEST_KILL_AT", "1:5")
     monkeypatch.setenv("NEUROSIM_TEST_KILL_ONCE", str(marker))
-    out = run_sweep(load_sweep(path), tmp_path / "runs", workers=2, dask="local", progress=False,
-                    echo=lambda *a: None)
+    out = run_sweep(load_sweep(path), tmp_path / "runs", workers=2, dask="local", progress=False)
     assert marker.exists()  # a worker really died mid-run
     assert not out.failed
     assert len(_finished(tmp_path / "runs")) == 4
@@ -156,7 +158,7 @@ def test_a_worker_caps_the_configured_threads(tmp_path: Path) -> None:
         assert set_threads(4, max_threads=1) == 1 and torch.get_num_threads() == 1
         (tmp_path / "base.toml").write_text(BASE.replace('name = "base"', 'name = "base"\nthreads = 2')
                                             .replace("epochs = 3", "epochs = 1"))
-        out = execute(load(tmp_path / "base.toml"), tmp_path / "runs", progress=False, echo=lambda *a: None,
+        out = execute(load(tmp_path / "base.toml"), tmp_path / "runs", progress=False,
                       max_threads=1)
         assert json.loads((out.path / "provenance.json").read_text())["threads"] == 1
     finally:

@@ -119,7 +119,7 @@ def test_rnn_sweep_report_has_psychometric_curves_and_diagnostics(tmp_path: Path
 
     sweep = load_sweep(ROOT / "experiments" / "pdm_long_budget.toml", quick=True)
     sweep.tasks = [t for t in sweep.tasks if t.seed == 0][:2]  # two conditions, one seed: seconds
-    res = run_sweep(sweep, tmp_path / "runs", workers=1, progress=False, echo=lambda *a: None)
+    res = run_sweep(sweep, tmp_path / "runs", workers=1, progress=False)
     study = _study("compare_rules")
     study.main(["--describe", str(res.sweep_dir), "--out", str(tmp_path / "out")])
     readme = (tmp_path / "out" / "README.md").read_text()

@@ -119,7 +119,8 @@ def test_signed_ann_weights_zeros_and_all_zero_projection(tmp_path: Path) -> Non
 
 
 def test_from_module_snapshots_of_a_trained_dale_net(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
+    import torch
+
     from neurosim.dale import DaleLinear, ei_signs
     from neurosim.rules import LogGridMadam, param_groups
     from neurosim.snapshot import from_module

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -67,41 +69,67 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+_DELIMITERS = ("\t", ";", ",")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+([eE][+-]?\d+)?$")
+
+
+def _numeric(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _delimiter(lines: list[str], suffix: str) -> str | None:
+    """The field separator: tab, semicolon or comma, whichever splits the first lines evenly."""
+    sample = lines[:50]
+    for d in (("\t",) if suffix == ".tsv" else ()) + _DELIMITERS:
+        counts = {len(next(csv.reader([line], delimiter=d))) for line in sample}
+        if len(counts) == 1 and counts.pop() > 1:
+            return d
+    return None
+
+
 def _read_csv(path: Path, column: str | None) -> np.ndarray:
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
-    if not rows:
+    """One column of a delimited text file (comma, semicolon or tab; UTF-8, with or without a BOM)."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _InputError(f"{path.name}: not UTF-8 text") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
         raise _InputError(f"{path.name}: empty file")
-
-    def numeric(cell: str) -> bool:
-        try:
-            float(cell)
-        except ValueError:
-            return False
-        return True
-
+    delim = _delimiter(lines, path.suffix.lower())
+    rows = [[c.strip() for c in r] for r in csv.reader(lines, delimiter=delim or ",")] if delim else \
+        [[line.strip()] for line in lines]
     header = None
-    if not all(numeric(c) for c in rows[0] if c.strip()):
-        header = [c.strip() for c in rows[0]]
+    if not all(_numeric(c) for c in rows[0] if c):
+        header = rows[0]
         rows = rows[1:]
-    width = max(len(r) for r in rows) if rows else 0
+    if not rows:
+        raise _InputError(f"{path.name}: a header ({', '.join(header or [])}) but no values")
+    width = max(len(r) for r in rows)
+    names = header if header else [str(i) for i in range(width)]
     if column is None:
         if width != 1:
-            names = header if header else [str(i) for i in range(width)]
             raise _InputError(
                 f"{path.name}: {width} columns; choose one with --column (one of {', '.join(names)})"
             )
         idx = 0
     elif header is not None and column in header:
         idx = header.index(column)
-    elif column.lstrip("-").isdigit() and 0 <= int(column) < width:
+    elif column.isdigit() and int(column) < width:
         idx = int(column)
     else:
-        names = header if header else [str(i) for i in range(width)]
         raise _InputError(f"{path.name}: no column {column!r}; columns: {', '.join(names)}")
     out = np.empty(len(rows))
     for i, r in enumerate(rows):
-        cell = r[idx].strip() if idx < len(r) else ""
+        cell = r[idx] if idx < len(r) else ""
+        if _DECIMAL_COMMA.match(cell):
+            line = i + 1 + (header is not None)
+            raise _InputError(f"{path.name}: line {line}: {cell!r} has a decimal comma; write a decimal "
+                              f"point ({cell.replace(',', '.')})")
         try:
             out[i] = float(cell)
         except ValueError:
@@ -109,9 +137,21 @@ def _read_csv(path: Path, column: str | None) -> np.ndarray:
     return out
 
 
+def _as_sizes(arr: Any, where: str) -> np.ndarray:
+    """A numeric array as float64, flattened; complex, boolean, text or object arrays are refused."""
+    arr = np.asarray(arr)
+    if arr.dtype.kind not in "iuf":
+        kind = {"c": "complex", "b": "boolean", "U": "text", "S": "bytes", "O": "object"}.get(
+            arr.dtype.kind, str(arr.dtype))
+        raise _InputError(f"{where}: holds {kind} values; sizes must be real numbers")
+    return arr.astype(np.float64).ravel()
+
+
 def _load(args: argparse.Namespace) -> dict[str, Any]:
     """Sizes and their context: ``sizes``, ``snapshot`` flag, ``grid``, ``unit``."""
     path = Path(args.file)
+    if path.is_dir():
+        raise _InputError(f"{path}: is a directory, expected a file of sizes")
     if not path.is_file():
         raise _InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -123,8 +163,7 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
             arr = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise _InputError(f"{path.name}: not a readable .npy file ({exc})") from None
-        return {"sizes": np.asarray(arr, dtype=np.float64).ravel(), "snapshot": False,
-                "grid": None, "unit": None}
+        return {"sizes": _as_sizes(arr, path.name), "snapshot": False, "grid": None, "unit": None}
     if suffix == ".npz":
         try:
             with np.load(path, allow_pickle=False) as npz:
@@ -143,9 +182,9 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
                         raise _InputError(
                             f"{path.name}: no array {args.array!r}; arrays: {', '.join(names)}"
                         )
-                    return {"sizes": np.asarray(npz[key], dtype=np.float64).ravel(),
+                    return {"sizes": _as_sizes(npz[key], f"{path.name}: array {key!r}"),
                             "snapshot": False, "grid": None, "unit": None}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             if isinstance(exc, _InputError):
                 raise
             raise _InputError(f"{path.name}: not a readable .npz file ({exc})") from None
@@ -180,6 +219,15 @@ def _load_snapshot(path: Path, projection: list[str] | None) -> dict[str, Any]:
             "unit": projs[0].unit, "projections": names}
 
 
+def _check_writable(out: Path) -> None:
+    """The figure's folder must be writable or creatable (checked before any work)."""
+    from neurosim._io import unwritable
+
+    why = unwritable(out.parent)
+    if why:
+        raise _InputError(f"--out: {why}")
+
+
 def _invalid_counts(x: np.ndarray) -> dict[str, int]:
     return {
         "zeros": int((x == 0).sum()),
@@ -201,7 +249,9 @@ def run(args: argparse.Namespace) -> int:
     from neurosim.analysis.fits import MIN_POSITIVE, fit_sizes
 
     name = Path(args.file).name
+    out = Path(args.out) if args.out else Path(args.file).with_name(f"{Path(args.file).stem}_fit")
     try:
+        _check_writable(out)
         loaded = _load(args)
         x = loaded["sizes"]
         if loaded["snapshot"]:
@@ -247,7 +297,6 @@ def run(args: argparse.Namespace) -> int:
     where = f" (projections: {', '.join(loaded['projections'])})" if loaded["snapshot"] else ""
     print(f"# Size distribution fit: {name}{where}\n")
     print(report.table())
-    out = Path(args.out) if args.out else Path(args.file).with_name(f"{Path(args.file).stem}_fit")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))

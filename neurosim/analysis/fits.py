@@ -106,6 +106,9 @@ NESTED: tuple[tuple[str, str], ...] = (
 )
 
 MIN_POSITIVE = 20
+#: Positive sizes must lie in ``[SIZE_RANGE[0], SIZE_RANGE[1]]`` (any unit): beyond, sums of
+#: squares in the fits overflow or underflow float64. Rescale (choose another unit) outside it.
+SIZE_RANGE = (1e-100, 1e100)
 _BIG = 1e300  # objective value outside the model's support
 _HIST_BINS = 4096
 _LN2PI = math.log(2.0 * math.pi)
@@ -951,6 +954,11 @@ def fit_sizes(
         )
     pos = arr[arr > 0]
     n_zero = int(arr.size - pos.size)
+    if pos.size and (pos.min() < SIZE_RANGE[0] or pos.max() > SIZE_RANGE[1]):
+        raise ValueError(
+            f"sizes: positive values span {pos.min():.3g} .. {pos.max():.3g}; the fits need them within "
+            f"{SIZE_RANGE[0]:g} .. {SIZE_RANGE[1]:g} (rescale them, e.g. express them in another unit)"
+        )
     if pos.size < MIN_POSITIVE:
         raise ValueError(
             f"sizes: only {pos.size} positive values (of {arr.size}); need at least {MIN_POSITIVE}"

@@ -33,6 +33,7 @@ _CHUNK = 1 << 17  # elements per task when splitting across threads
 _lock = threading.Lock()
 _lib: Any = None
 _tried = False
+_info: dict[str, Any] = {"fused": False, "compiler": None, "reason": "not built yet"}
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 
@@ -47,10 +48,19 @@ def _cpu_flags() -> str:
     return platform.processor()
 
 
+def _compiler_version(cc: str) -> str:
+    try:
+        out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return cc
+    return (out.splitlines() or [cc])[0].strip()
+
+
 def _build() -> Any:
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise RuntimeError("no C compiler found (set CC)")
+    _info["compiler"] = _compiler_version(cc)
     src = _SOURCE.read_bytes()
     key = hashlib.sha256(src + " ".join(_FLAGS).encode() + _cpu_flags().encode()).hexdigest()[:16]
     cache = Path(os.environ.get("NEUROSIM_CACHE", Path.home() / ".cache" / "neurosim"))
@@ -73,12 +83,12 @@ def _build() -> Any:
     lib = ctypes.CDLL(str(target))
     f32p, i64, f32, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float, ctypes.c_int32
     lib.madam_f32.argtypes = [f32p, f32p, f32p, i64, i64, f32, f32, f32, f32, f32, f32, i32]
-    lib.madam_f32.restype = None
+    lib.madam_f32.restype = i64
     for name in ("loggrid_f32_u8", "loggrid_f32_i16"):
         fn = getattr(lib, name)
         fn.argtypes = [f32p, f32p, f32p, f32p, f32p, i64, i64, i32, f32, f32, f32, f32, f32, i32,
                        ctypes.c_uint32]
-        fn.restype = None
+        fn.restype = i64
     return lib
 
 
@@ -86,13 +96,16 @@ def library() -> Any:
     """The loaded kernel library, or ``None`` when the fused path is unavailable."""
     global _lib, _tried
     if os.environ.get("NEUROSIM_FUSED", "1") == "0":
+        _info.update(fused=False, reason="NEUROSIM_FUSED=0")
         return None
     with _lock:
         if not _tried:
             _tried = True
             try:
                 _lib = _build()
+                _info.update(fused=True, reason=None)
             except (RuntimeError, OSError) as exc:
+                _info.update(fused=False, reason=str(exc)[:400])
                 warnings.warn(
                     f"neurosim: fused CPU kernels unavailable ({exc}); using the eager torch path",
                     RuntimeWarning,
@@ -107,14 +120,22 @@ def available() -> bool:
     return library() is not None
 
 
-def run_chunked(call: Callable[[int, int], None], n: int) -> None:
-    """Run ``call(start, end)`` over ``[0, n)``, split across threads when ``n`` is large."""
+def info() -> dict[str, Any]:
+    """For provenance: whether the fused path is in use, the compiler, and why not if not."""
+    available()
+    return dict(_info)
+
+
+def run_chunked(call: Callable[[int, int], int], n: int) -> int:
+    """Run ``call(start, end)`` over ``[0, n)``, split across threads when ``n`` is large.
+
+    Returns the sum of what the calls return (the kernels' count of skipped entries).
+    """
     import torch
 
     threads = max(1, torch.get_num_threads())
     if threads == 1 or n <= 2 * _CHUNK:
-        call(0, n)
-        return
+        return int(call(0, n))
     global _pool, _pool_size
     with _lock:
         if _pool is None or _pool_size != threads:
@@ -125,5 +146,4 @@ def run_chunked(call: Callable[[int, int], None], n: int) -> None:
         pool = _pool
     per = max(_CHUNK, -(-n // threads))
     futures = [pool.submit(call, s, min(s + per, n)) for s in range(0, n, per)]
-    for fut in futures:
-        fut.result()
+    return sum(int(fut.result()) for fut in futures)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #define TINY_F32 1.17549435e-38f
+#define MAX_F32 3.40282347e+38f
 
 /* NaN-propagating clamp (as torch.clamp); unlike fminf/fmaxf it inlines to vector min/max. */
 static inline float clampf(float x, float lo, float hi) { x = x < lo ? lo : x; return x > hi ? hi : x; }
@@ -71,10 +72,20 @@ static inline uint32_t mix32(uint32_t x) {
     return x;
 }
 
-/* Normalised, clipped gradient; updates the second moment v in place. */
-static inline float normalised(float g, float *v, float beta, float omb, float bc, float gbound) {
+/* Normalised, clipped gradient; updates the second moment v in place.
+ * A non-finite gradient entry counts as 0 (and is counted in *skipped): Madam's 0/0 -> 0
+ * extended to NaN and inf. v saturates at the largest float (an overflowing square, or a
+ * NaN loaded from a state, would otherwise freeze the synapse or poison the level). The
+ * result is always finite. isfinite() holds because the flags keep IEEE semantics
+ * (no -ffinite-math-only). */
+static inline float normalised(float g, float *v, float beta, float omb, float bc, float gbound,
+                               int64_t *skipped) {
+    int ok = isfinite(g);
+    *skipped += !ok;
+    g = ok ? g : 0.0f;
     float vb = *v * beta;
     float vi = fmaf(omb * g, g, vb); /* torch's addcmul is an FMA */
+    vi = (vi <= MAX_F32) ? vi : MAX_F32; /* +inf and NaN -> max */
     *v = vi;
     float d = sqrtf(vi / bc);
     d = d < TINY_F32 ? TINY_F32 : d;
@@ -86,59 +97,67 @@ static inline float normalised(float g, float *v, float beta, float omb, float b
  * additive == 1: p <- p - lr * gn (for biases and other non-synapse parameters). */
 /* One multiplicative Madam pass; `small` is a compile-time constant at each call, so the
  * compiler emits two branch-free loops (a branch inside one loop would cost both sides). */
-static inline __attribute__((always_inline)) void madam_mul(
+static inline __attribute__((always_inline)) int64_t madam_mul(
         float *restrict p, const float *restrict g, float *restrict v, int64_t start, int64_t end,
         float beta, float omb, float bc, float neg_lr, float gbound, float wmax, const int small) {
+    int64_t skipped = 0;
     for (int64_t i = start; i < end; ++i) {
-        float gn = normalised(g[i], &v[i], beta, omb, bc, gbound);
+        float gn = normalised(g[i], &v[i], beta, omb, bc, gbound, &skipped);
         float pi = p[i];
         float s = (pi > 0.0f) ? 1.0f : ((pi < 0.0f) ? -1.0f : 0.0f);
         float x = (gn * s) * neg_lr;
         float w = pi * (small ? small_expf(x) : fast_expf(x));
         p[i] = clampf(w, -wmax, wmax);
     }
+    return skipped;
 }
 
-MADAM_VECTOR_WIDTH void madam_f32(float *restrict p, const float *restrict g, float *restrict v, int64_t start,
-               int64_t end, float beta, float omb, float bc, float lr, float gbound, float wmax,
-               int additive) {
+/* Returns the number of non-finite gradient entries skipped. */
+MADAM_VECTOR_WIDTH int64_t madam_f32(float *restrict p, const float *restrict g, float *restrict v,
+               int64_t start, int64_t end, float beta, float omb, float bc, float lr, float gbound,
+               float wmax, int additive) {
     if (additive) {
+        int64_t skipped = 0;
         for (int64_t i = start; i < end; ++i) {
-            float gn = normalised(g[i], &v[i], beta, omb, bc, gbound);
+            float gn = normalised(g[i], &v[i], beta, omb, bc, gbound, &skipped);
             p[i] = fmaf(gn, -lr, p[i]); /* torch's add(alpha=) is an FMA */
         }
-        return;
+        return skipped;
     }
     if (lr * gbound <= 0.125f)
-        madam_mul(p, g, v, start, end, beta, omb, bc, -lr, gbound, wmax, 1);
-    else
-        madam_mul(p, g, v, start, end, beta, omb, bc, -lr, gbound, wmax, 0);
+        return madam_mul(p, g, v, start, end, beta, omb, bc, -lr, gbound, wmax, 1);
+    return madam_mul(p, g, v, start, end, beta, omb, bc, -lr, gbound, wmax, 0);
 }
 
 /* LogGridMadam: level <- clip(floor(level + (gn * s) * coef + u), 0, top), p <- s * table[level],
  * with coef = -lr / step, s = +1 for p >= 0 else -1, and u = 0.5 (nearest) or a
- * hash of (key, index) in [0, 1) with 24 bits (stochastic). */
+ * hash of (key, index) in [0, 1) with 24 bits (stochastic). The level is clipped before
+ * the cast to an integer and the clip sends NaN to 0 (!(k >= 0)), so the table index is
+ * always in 0..top whatever the inputs. Returns the number of non-finite gradient entries. */
 #define LOGGRID_KERNEL(NAME, LTYPE)                                                               \
-    void NAME(float *restrict p, const float *restrict g, float *restrict v,                      \
-              LTYPE *restrict level, const float *restrict table, int64_t start, int64_t end,     \
-              int32_t top, float beta, float omb, float bc, float coef, float gbound,             \
-              int stochastic, uint32_t key) {                                                     \
+    int64_t NAME(float *restrict p, const float *restrict g, float *restrict v,                   \
+                 LTYPE *restrict level, const float *restrict table, int64_t start, int64_t end,  \
+                 int32_t top, float beta, float omb, float bc, float coef, float gbound,          \
+                 int stochastic, uint32_t key) {                                                  \
         const float ftop = (float)top;                                                            \
+        int64_t skipped = 0;                                                                      \
         for (int64_t i = start; i < end; ++i) {                                                   \
-            float gn = normalised(g[i], &v[i], beta, omb, bc, gbound);                           \
+            float gn = normalised(g[i], &v[i], beta, omb, bc, gbound, &skipped);                  \
             float s = (p[i] >= 0.0f) ? 1.0f : -1.0f;                                              \
-            float x = fmaf(gn * s, coef, (float)level[i]);                                          \
+            float x = fmaf(gn * s, coef, (float)level[i]);                                        \
             float u = 0.5f;                                                                       \
             if (stochastic) {                                                                     \
                 uint32_t h = mix32((uint32_t)i * 0x9E3779B9U + key);                              \
                 u = (float)(h >> 8) * 5.9604644775390625e-8f;                                     \
             }                                                                                     \
             float k = floorf(x + u);                                                              \
-            k = clampf(k, 0.0f, ftop);                                                             \
+            k = (k >= 0.0f) ? k : 0.0f; /* NaN -> 0 */                                            \
+            k = (k <= ftop) ? k : ftop;                                                           \
             int32_t ki = (int32_t)k;                                                              \
             level[i] = (LTYPE)ki;                                                                 \
             p[i] = s * table[ki];                                                                 \
         }                                                                                         \
+        return skipped;                                                                           \
     }
 
 LOGGRID_KERNEL(loggrid_f32_u8, uint8_t)

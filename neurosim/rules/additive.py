@@ -91,7 +91,8 @@ class QuantizedSGD(Optimizer):
     """Additive SGD on a uniform grid of ``levels`` sizes over ``[0, w_max]``.
 
     Each synapse stores an integer level ``k``; ``size = k * w_max / (levels - 1)``
-    (level 0 is a silent synapse). A step moves the level by ``-lr * g / delta``
+    (level 0 is a silent synapse). A non-finite gradient entry counts as 0 (counted in
+    ``state["nonfinite"]``), so every size stays on the grid. A step moves the level by ``-lr * g / delta``
     with ``delta = w_max / (levels - 1)``, rounded stochastically
     (``floor(x + u)``, ``u ~ U[0, 1)``) or to nearest, and clipped to the grid.
     ``w_max = p_scale * rms(size at start)`` per tensor, as for
@@ -161,6 +162,7 @@ class QuantizedSGD(Optimizer):
                 state = self.state[p]
                 state["w_max"] = group["p_scale"] * rms
                 state["step"] = torch.tensor(0.0)
+                state["nonfinite"] = C.counter(p.device)
                 state["seed"] = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator))
                 delta = state["w_max"] / (group["levels"] - 1)
                 k = torch.floor(p.double() / delta + 0.5).clamp_(0, group["levels"] - 1)
@@ -168,11 +170,16 @@ class QuantizedSGD(Optimizer):
                 p.copy_(k * delta)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """As ``Optimizer.load_state_dict``, keeping levels integer (torch casts them)."""
-        super().load_state_dict(state_dict)
-        for state in self.state.values():
+        """As ``Optimizer.load_state_dict``, keeping levels and counters integer (torch casts them)."""
+        C.load_state_dict_exact(self, state_dict)
+        for p, state in self.state.items():
+            state.setdefault("nonfinite", C.counter(p.device))
             if "level" in state:
                 state["level"] = state["level"].to(torch.int16)
+
+    def nonfinite_count(self) -> int:
+        """Non-finite gradient entries skipped so far (gridded groups), over every parameter."""
+        return C.nonfinite_count(self)
 
     def grid_of(self, p: torch.Tensor) -> None:
         """Uniform grids are not log grids: snapshots keep sizes only."""
@@ -196,13 +203,14 @@ class QuantizedSGD(Optimizer):
                 state["step"] += 1
                 top = group["levels"] - 1
                 delta = state["w_max"] / top
-                x = state["level"].to(p.dtype).add_(p.grad, alpha=-group["lr"] / delta)
+                g = C.sanitise(p.grad, state.setdefault("nonfinite", C.counter(p.device)))
+                x = state["level"].to(p.dtype).add_(g, alpha=-group["lr"] / delta)
                 if group["rounding"] == "stochastic":
                     key = C.step_key(state["seed"], int(state["step"].item()))
                     x.add_(C.hash_uniform(p.numel(), key, p.dtype, p.device).view_as(p))
                 else:
                     x.add_(0.5)
-                k = x.floor_().clamp_(0, top)
+                k = x.floor_().nan_to_num_(nan=0.0).clamp_(0, top)
                 state["level"].copy_(k)
                 p.copy_(k * delta)
         return loss

@@ -88,6 +88,12 @@ class LogGridMadam(Optimizer):
     step ``t`` is a counter-based hash of ``(seed, t, index)``, so a run resumed
     from :meth:`state_dict` continues bit-identically.
 
+    A non-finite gradient entry (NaN, +-inf) counts as 0 (the paper's 0/0 -> 0): its
+    synapse stays on its level and the second moment, which saturates at the
+    dtype's largest finite value, stays finite. Every weight is on its grid after
+    every step, whatever the gradient. ``state["nonfinite"]`` counts the skipped
+    entries (:meth:`nonfinite_count` sums them).
+
     Examples
     --------
     >>> layer = torch.nn.Linear(64, 10)
@@ -160,6 +166,7 @@ class LogGridMadam(Optimizer):
         state = self.state[p]
         state["step"] = torch.tensor(0.0)
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        state["nonfinite"] = C.counter(p.device)
         if group["rule"] == C.ADDITIVE:
             return
         if not p.is_floating_point():
@@ -172,6 +179,12 @@ class LogGridMadam(Optimizer):
             )
         levels, ratio = self._grid_shape(group)
         grid = LogGrid(levels, ratio, group["p_scale"] * rms)
+        tiny = torch.finfo(p.dtype).tiny
+        if not (grid.w_min >= tiny and grid.w_max <= torch.finfo(p.dtype).max):
+            raise ValueError(
+                f"ratio: the grid of {C.where(gi, pi)} spans {grid.w_min:.3g} .. {grid.w_max:.3g}, beyond "
+                f"what {p.dtype} holds (its smallest normal number is {tiny:.3g}); use a smaller ratio or step"
+            )
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator))
         if group["init"] == "encode":
             level = grid.encode(p.detach().abs().double().cpu().numpy(), rounding="nearest")
@@ -206,14 +219,19 @@ class LogGridMadam(Optimizer):
         return None
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """As ``Optimizer.load_state_dict``, keeping levels integer (torch casts them)."""
-        super().load_state_dict(state_dict)
+        """As ``Optimizer.load_state_dict``, keeping levels and counters integer (torch casts them)."""
+        C.load_state_dict_exact(self, state_dict)
         self._tables.clear()
         for group in self.param_groups:
             for p in group["params"]:
                 state = self.state.get(p, {})
+                state.setdefault("nonfinite", C.counter(p.device))
                 if "level" in state:
                     state["level"] = state["level"].to(_level_dtype(group["levels"]))
+
+    def nonfinite_count(self) -> int:
+        """Non-finite gradient entries skipped so far, over every parameter."""
+        return C.nonfinite_count(self)
 
     # ------------------------------------------------------------------ step
     @torch.no_grad()
@@ -237,7 +255,8 @@ class LogGridMadam(Optimizer):
 
                 madam(params, grads, [s["exp_avg_sq"] for s in states],
                       [s["step"] for s in states], [math.inf] * len(params), additive=True,
-                      foreach=group["foreach"], fused=group["fused"], **kw)
+                      foreach=group["foreach"], fused=group["fused"],
+                      nonfinite=[s["nonfinite"] for s in states], **kw)
                 continue
             tables = [self._table(group, s, p) for s, p in zip(states, params, strict=True)]
             levels, ratio = self._grid_shape(group)
@@ -262,15 +281,16 @@ def _eager_loggrid(params, grads, states, tables, *, coef, stochastic, top, lr, 
     del lr  # folded into coef
     steps = [s["step"] for s in states]
     vs = [s["exp_avg_sq"] for s in states]
+    skipped = [s["nonfinite"] for s in states]
     if foreach:
         torch._foreach_add_(steps, 1)
         bcs = [C.bias_correction(beta, t.item()) for t in steps]
-        gns = C.normalised_foreach(grads, vs, beta, bcs, g_bound)
+        gns = C.normalised_foreach(grads, vs, beta, bcs, g_bound, skipped)
     else:
         gns = []
-        for g, v, t in zip(grads, vs, steps, strict=True):
+        for g, v, t, sk in zip(grads, vs, steps, skipped, strict=True):
             t += 1
-            gns.append(C.normalised_single(g, v, beta, C.bias_correction(beta, t.item()), g_bound))
+            gns.append(C.normalised_single(g, v, beta, C.bias_correction(beta, t.item()), g_bound, sk))
     for p, gn, state, table in zip(params, gns, states, tables, strict=True):
         sign = torch.where(p >= 0, 1.0, -1.0).to(p.dtype)
         x = state["level"].to(p.dtype).add_(gn.mul_(sign), alpha=coef)
@@ -279,7 +299,7 @@ def _eager_loggrid(params, grads, states, tables, *, coef, stochastic, top, lr, 
             x.add_(C.hash_uniform(p.numel(), key, p.dtype, p.device).view_as(p))
         else:
             x.add_(0.5)
-        k = x.floor_().clamp_(0, top).long()
+        k = x.floor_().nan_to_num_(nan=0.0).clamp_(0, top).long()  # never an unchecked index
         state["level"].copy_(k)
         p.copy_(sign * table[k])
 
@@ -295,12 +315,15 @@ def _fused_loggrid(params, grads, states, tables, *, coef, stochastic, top, lr, 
         bc = C.bias_correction(beta, t)
         key = C.step_key(state["seed"], t) if stochastic else 0
         level = state["level"]
+        C.check_fused_state(p, state["exp_avg_sq"], level=level, table=table, top=top)
         fn = lib.loggrid_f32_u8 if level.dtype == torch.uint8 else lib.loggrid_f32_i16
         g = g.contiguous()
         ptrs = (p.data_ptr(), g.data_ptr(), state["exp_avg_sq"].data_ptr(), level.data_ptr(),
                 table.data_ptr())
 
-        def call(start: int, end: int, ptrs=ptrs, bc=bc, key=key, fn=fn) -> None:
-            fn(*ptrs, start, end, top, beta, 1.0 - beta, bc, coef, g_bound, int(stochastic), key)
+        def call(start: int, end: int, ptrs=ptrs, bc=bc, key=key, fn=fn) -> int:
+            return fn(*ptrs, start, end, top, beta, 1.0 - beta, bc, coef, g_bound, int(stochastic), key)
 
-        _fused.run_chunked(call, p.numel())
+        n_bad = _fused.run_chunked(call, p.numel())
+        if n_bad:
+            state["nonfinite"] += n_bad

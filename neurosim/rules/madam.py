@@ -10,7 +10,10 @@ Per parameter tensor, at step ``t`` with gradient ``g``::
     w  <- clip(w, -w_max, w_max),   w_max = p_scale * rms(w at the first step)
 
 The sign of ``w`` never changes; ``|w|`` moves in log space by at most
-``lr * g_bound`` per step. A tensor that is all zero cannot move: put biases in a
+``lr * g_bound`` per step. A non-finite gradient entry (NaN, +-inf) counts as 0, as
+the paper's 0/0 does, and ``v`` saturates at the dtype's largest finite value, so
+finite weights stay finite whatever the gradient; ``state["nonfinite"]`` counts the
+entries skipped (:meth:`Madam.nonfinite_count` sums them). A tensor that is all zero cannot move: put biases in a
 parameter group with ``rule="additive"``, which applies the same normalised step
 additively (``w <- w - lr * gn``, no ``w_max``).
 """
@@ -94,6 +97,7 @@ class Madam(Optimizer):
         state = self.state[p]
         state["step"] = torch.tensor(0.0)
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        state["nonfinite"] = C.counter(p.device)
         rms = float(p.detach().double().pow(2).mean().sqrt()) if p.numel() else 0.0
         state["w_max"] = group["p_scale"] * rms
         if group["rule"] != C.ADDITIVE and rms == 0.0:
@@ -112,7 +116,7 @@ class Madam(Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for gi, group in enumerate(self.param_groups):
-            params, grads, vs, steps, w_maxs = [], [], [], [], []
+            params, grads, vs, steps, w_maxs, skipped = [], [], [], [], [], []
             for pi, p in enumerate(group["params"]):
                 if p.grad is None:
                     continue
@@ -126,10 +130,19 @@ class Madam(Optimizer):
                 vs.append(state["exp_avg_sq"])
                 steps.append(state["step"])
                 w_maxs.append(state["w_max"])
+                skipped.append(state.setdefault("nonfinite", C.counter(p.device)))
             madam(params, grads, vs, steps, w_maxs, lr=group["lr"], beta=group["beta"],
                   g_bound=group["g_bound"], additive=group["rule"] == C.ADDITIVE,
-                  foreach=group["foreach"], fused=group["fused"])
+                  foreach=group["foreach"], fused=group["fused"], nonfinite=skipped)
         return loss
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """As ``Optimizer.load_state_dict``, keeping the counters integer (torch casts them)."""
+        C.load_state_dict_exact(self, state_dict)
+
+    def nonfinite_count(self) -> int:
+        """Non-finite gradient entries skipped so far, over every parameter."""
+        return C.nonfinite_count(self)
 
 
 def madam(
@@ -145,22 +158,29 @@ def madam(
     additive: bool = False,
     foreach: bool | None = None,
     fused: bool | None = None,
+    nonfinite: list[torch.Tensor] | None = None,
 ) -> None:
-    """Functional Madam: update ``params`` in place (see :class:`Madam`)."""
+    """Functional Madam: update ``params`` in place (see :class:`Madam`).
+
+    ``nonfinite``: one 0-d int64 counter per parameter, incremented by the number of
+    non-finite gradient entries skipped (fresh counters if omitted).
+    """
+    if nonfinite is None:
+        nonfinite = [C.counter(p.device) for p in params]
     if C.use_fused(params, grads, fused):
         fn = _fused_madam
     elif C.use_foreach(params, foreach):
         fn = _multi_tensor_madam
     else:
         fn = _single_tensor_madam
-    fn(params, grads, exp_avg_sqs, state_steps, w_maxs, lr=lr, beta=beta, g_bound=g_bound,
+    fn(params, grads, exp_avg_sqs, state_steps, w_maxs, nonfinite, lr=lr, beta=beta, g_bound=g_bound,
        additive=additive)
 
 
-def _single_tensor_madam(params, grads, vs, steps, w_maxs, *, lr, beta, g_bound, additive):
-    for p, g, v, step, w_max in zip(params, grads, vs, steps, w_maxs, strict=True):
+def _single_tensor_madam(params, grads, vs, steps, w_maxs, nonfinite, *, lr, beta, g_bound, additive):
+    for p, g, v, step, w_max, skipped in zip(params, grads, vs, steps, w_maxs, nonfinite, strict=True):
         step += 1
-        gn = C.normalised_single(g, v, beta, C.bias_correction(beta, step.item()), g_bound)
+        gn = C.normalised_single(g, v, beta, C.bias_correction(beta, step.item()), g_bound, skipped)
         if additive:
             p.add_(gn, alpha=-lr)
             continue
@@ -168,12 +188,12 @@ def _single_tensor_madam(params, grads, vs, steps, w_maxs, *, lr, beta, g_bound,
         p.mul_(gn).clamp_(-w_max, w_max)
 
 
-def _multi_tensor_madam(params, grads, vs, steps, w_maxs, *, lr, beta, g_bound, additive):
+def _multi_tensor_madam(params, grads, vs, steps, w_maxs, nonfinite, *, lr, beta, g_bound, additive):
     if not params:
         return
     torch._foreach_add_(steps, 1)
     bcs = [C.bias_correction(beta, s.item()) for s in steps]
-    gn = C.normalised_foreach(grads, vs, beta, bcs, g_bound)
+    gn = C.normalised_foreach(grads, vs, beta, bcs, g_bound, nonfinite)
     if additive:
         torch._foreach_add_(params, gn, alpha=-lr)
         return
@@ -185,19 +205,22 @@ def _multi_tensor_madam(params, grads, vs, steps, w_maxs, *, lr, beta, g_bound, 
     torch._foreach_clamp_max_(params, list(w_maxs))
 
 
-def _fused_madam(params, grads, vs, steps, w_maxs, *, lr, beta, g_bound, additive):
+def _fused_madam(params, grads, vs, steps, w_maxs, nonfinite, *, lr, beta, g_bound, additive):
     from neurosim.rules import _fused
 
     lib = _fused.library()
-    for p, g, v, step, w_max in zip(params, grads, vs, steps, w_maxs, strict=True):
+    for p, g, v, step, w_max, skipped in zip(params, grads, vs, steps, w_maxs, nonfinite, strict=True):
         step += 1
         bc = C.bias_correction(beta, step.item())
+        C.check_fused_state(p, v)
         g = g.contiguous()
         pp, gp, vp = p.data_ptr(), g.data_ptr(), v.data_ptr()
         wm = w_max if math.isfinite(w_max) else float("inf")
 
-        def call(start: int, end: int, pp=pp, gp=gp, vp=vp, bc=bc, wm=wm) -> None:
-            lib.madam_f32(pp, gp, vp, start, end, beta, 1.0 - beta, bc, lr, g_bound, wm,
-                          int(additive))
+        def call(start: int, end: int, pp=pp, gp=gp, vp=vp, bc=bc, wm=wm) -> int:
+            return lib.madam_f32(pp, gp, vp, start, end, beta, 1.0 - beta, bc, lr, g_bound, wm,
+                                 int(additive))
 
-        _fused.run_chunked(call, p.numel())
+        n_bad = _fused.run_chunked(call, p.numel())
+        if n_bad:
+            skipped += n_bad

@@ -47,8 +47,9 @@ Rules
     this is the same as accumulating ``dw`` itself). Every ``interval`` a
     ``run_regularly`` block does, with ``n`` the number of updates so far::
 
-        v     = beta * v + (1 - beta) * e**2
-        gn    = clip(e / sqrt(v / (1 - beta**n)), -g_bound, g_bound)     (0/0 -> 0)
+        e     = e if e is finite else 0
+        v     = min(beta * v + (1 - beta) * e**2, largest double)
+        gn    = clip(e / sqrt(v / (1 - beta**n)), -g_bound, g_bound)     (0/0 -> 0; never NaN)
         level = clip(floor(level + lr * gn / step + u), 0, L - 1)       (u = rand() or 0.5)
         w     = w_max * exp((level - (L - 1)) * step)
         e     = 0
@@ -187,6 +188,37 @@ def unit_string(dim: Any) -> str:
 
 def _dim(value: Any) -> Any:
     return _brian().get_dimensions(value)
+
+
+_FINITE: Any = None
+
+
+def finite_or_zero() -> Any:
+    """A Brian2 function ``finite_or_zero(x)``: ``x`` if finite, else 0 (numpy, Cython and C++).
+
+    Brian2 has no ``isfinite``; the gridded rule uses this so that a non-finite
+    eligibility moves no synapse (as the torch optimizers skip non-finite gradients)
+    and no NaN ever reaches the ``int()`` of the level update. Brian2 compiles with
+    ``-fno-finite-math-only``, so the checks survive optimisation.
+    """
+    global _FINITE
+    if _FINITE is None:
+        b2 = _brian()
+
+        @b2.implementation("cpp", """
+        inline double finite_or_zero(double x) { return std::isfinite(x) ? x : 0.0; }
+        """)
+        @b2.implementation("cython", """
+        cdef double finite_or_zero(double x):
+            return 0.0 if (x != x or isinf(x)) else x
+        """)
+        @b2.check_units(x=1, result=1)
+        def finite_or_zero(x):
+            x = np.asarray(x, dtype=np.float64)
+            return np.where(np.isfinite(x), x, 0.0)
+
+        _FINITE = finite_or_zero
+    return _FINITE
 
 
 # ------------------------------------------------------------------ the rules
@@ -484,8 +516,10 @@ class LogGridMadamSTDP(WeightDependentSTDP):
         u = "rand()" if self.rounding == "stochastic" else "0.5"
         regular = "\n".join([
             "n_updates += 1",
-            "v_elig = beta * v_elig + (1 - beta) * elig**2",
-            "gn = clip(elig / sqrt(v_elig / (1 - beta**n_updates) + int(v_elig == 0)), -g_bound, g_bound)",
+            "elig = finite_or_zero(elig)",
+            "v_elig = clip(beta * v_elig + (1 - beta) * elig**2, 0, v_max)",
+            "gn = clip(finite_or_zero(elig / sqrt(v_elig / (1 - beta**n_updates) + int(v_elig == 0))),"
+            " -g_bound, g_bound)",
             f"level = int(clip(floor(level + lr_per_step * gn + {u}), 0, grid_levels - 1))",
             "w = w_max * exp((level - (grid_levels - 1)) * grid_step)",
             "elig = 0",
@@ -494,7 +528,8 @@ class LogGridMadamSTDP(WeightDependentSTDP):
         ns = dict(alpha=self.alpha, lmbda=self.lmbda, tau_plus=self.tau_plus,
                   tau_minus=self.tau_minus, beta=self.beta, g_bound=self.g_bound,
                   lr_per_step=self.lr / self.step, grid_levels=self.levels, grid_step=self.step,
-                  grid_ratio=self.ratio)
+                  grid_ratio=self.ratio, v_max=float(np.finfo(np.float64).max),
+                  finite_or_zero=finite_or_zero())
         return model, pre, post, regular, ns
 
     def initialise(self, S: Any, w0: str | Any) -> None:

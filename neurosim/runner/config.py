@@ -90,7 +90,8 @@ def _number(gt: float | None = None, ge: float | None = None, lt: float | None =
         for bound, ok, word in ((gt, lambda v, b: v > b, ">"), (ge, lambda v, b: v >= b, ">="),
                                 (lt, lambda v, b: v < b, "<"), (le, lambda v, b: v <= b, "<=")):
             if bound is not None and not ok(value, bound):
-                raise ConfigError(key, f"must be {word} {bound:g}, got {value!r}")
+                shown = f"{bound}" if isinstance(bound, int) else f"{bound:g}"
+                raise ConfigError(key, f"must be {word} {shown}, got {value!r}")
         return value if integer else float(value)
 
     return check
@@ -128,11 +129,17 @@ def _string(key: str, value: Any) -> str:
     return value
 
 
+MAX_NAME = 100  # a run directory is <name>-<10 hex digits>; file systems allow 255 bytes
+
+
 def _name(key: str, value: Any) -> str:
     value = _string(key, value)
-    if not value or not all(c.isalnum() or c in "-_." for c in value):
-        raise ConfigError(key, f"must be a non-empty name of letters, digits, '-', '_' or '.', "
-                               f"got {_fmt(value)}")
+    if not value or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in value) or value[0] == ".":
+        shown = _fmt(value) if len(value) <= 40 else _fmt(value[:40]) + "..."
+        raise ConfigError(key, f"must be a non-empty name of ASCII letters, digits, '-', '_' or '.' "
+                               f"(not starting with '.'), got {shown}")
+    if len(value) > MAX_NAME:
+        raise ConfigError(key, f"must be at most {MAX_NAME} characters, got {len(value)}")
     return value
 
 
@@ -185,12 +192,16 @@ _pos = _number(gt=0)
 _pos_int = _number(gt=0, integer=True)
 _fraction = _number(ge=0, lt=1)
 
+MAX_SEED = 2**63 - 1  # torch.manual_seed and numpy's SeedSequence take 64-bit seeds
+MAX_THREADS = 1024
+MAX_RATIO = 1e30  # beyond it the smallest size of a grid scaled to ~1 underflows float32
+
 TOP: dict[str, Field] = {
     "name": Field("run", _name, "prefix of the run directory"),
     "description": Field("", _string, "free text, copied into the report"),
-    "seed": Field(0, _number(ge=0, integer=True), "seed of every random generator"),
+    "seed": Field(0, _number(ge=0, le=MAX_SEED, integer=True), "seed of every random generator"),
     "device": Field("cpu", _choice("cpu", "cuda", "auto"), "torch device; auto = cuda if available"),
-    "threads": Field(1, _number(ge=0, integer=True),
+    "threads": Field(1, _number(ge=0, le=MAX_THREADS, integer=True),
                      "torch intra-op threads (0 = torch's default); results are exactly "
                      "reproducible for the same seed and thread count"),
 }
@@ -236,7 +247,8 @@ NETWORK: dict[str, dict[str, Field]] = {
 
 TASK: dict[str, dict[str, Field]] = {
     "digits": {"val_fraction": Field(0.15, _fraction), "test_fraction": Field(0.15, _fraction)},
-    "npz": {"path": Field(_MISSING, _string, "a .npz file with arrays X and y"),
+    "npz": {"path": Field(_MISSING, _string, "a .npz file with arrays X and y (runs are keyed by its "
+                                             "content, recorded as task.sha256)"),
             "val_fraction": Field(0.15, _fraction), "test_fraction": Field(0.15, _fraction)},
     "perceptual_decision_making": {"params": Field({}, _table, "task keyword arguments")},
     "context_dependent_integration": {"params": Field({}, _table, "task keyword arguments")},
@@ -251,7 +263,7 @@ _madam_keys = {
 }
 _grid_keys = {
     "levels": Field(26, _number(ge=2, le=32767, integer=True), "levels of the grid"),
-    "ratio": Field(60.0, _number(gt=1), "largest / smallest size"),
+    "ratio": Field(60.0, _number(gt=1, le=MAX_RATIO), "largest / smallest size"),
     "step": Field(None, _optional(_pos), "natural-log step per level (instead of ratio)"),
     "rounding": Field("stochastic", _choice("stochastic", "nearest"), "rounding of level steps"),
     "init": Field("encode", _choice("encode", "uniform"), "start from the weights or random levels"),
@@ -391,8 +403,12 @@ def resolve(raw: Mapping[str, Any], *, quick: bool = False) -> dict[str, Any]:
     Raises
     ------
     ConfigError
-        On the first problem found, with a one-line message naming the key.
+        On the first problem found, with a one-line message naming the key. With
+        ``quick=True`` the config is first checked as written, so a value that the
+        test size would override is still reported.
     """
+    if quick:
+        resolve(raw, quick=False)
     if not isinstance(raw, Mapping):
         raise ConfigError("", f"a config must be a table, got {type(raw).__name__}")
     for k in raw:
@@ -442,6 +458,8 @@ def resolve(raw: Mapping[str, Any], *, quick: bool = False) -> dict[str, Any]:
         raise ConfigError("task.name", f"network {kind} needs a classification task: one of "
                                        f"{', '.join(CLASSIFICATION_TASKS)}, got {_fmt(task_name)}")
     out["task"] = {"name": task_name, **_fill("task", task_raw, TASK[task_name], skip=("name",))}
+    if task_name == "npz":
+        out["task"]["sha256"] = file_sha256(out["task"]["path"], "task.path")
 
     rule_raw = _section(raw, "rule")
     if "name" not in rule_raw:
@@ -464,9 +482,9 @@ def resolve(raw: Mapping[str, Any], *, quick: bool = False) -> dict[str, Any]:
     out["schedule"] = _fill("schedule", _section(raw, "schedule"), SCHEDULE)
     if brian and out["schedule"]["name"] != "none":
         raise ConfigError("schedule.name", f"network {kind} has no optimizer to schedule: must be \"none\"")
-    if out["schedule"]["name"] != "none":
-        _check_scheduler(out["schedule"])
     out["train"] = _fill("train", _section(raw, "train"), TRAIN_BRIAN if brian else TRAIN_TORCH)
+    if out["schedule"]["name"] != "none":
+        _check_scheduler(out["schedule"], out["train"]["epochs"])
     if brian and out["train"]["snapshot_interval"] > out["train"]["duration"]:
         raise ConfigError("train.snapshot_interval", f"must be <= train.duration "
                                                      f"({out['train']['duration']:g} s)")
@@ -475,17 +493,79 @@ def resolve(raw: Mapping[str, Any], *, quick: bool = False) -> dict[str, Any]:
     return out
 
 
-def _check_scheduler(schedule: dict[str, Any]) -> None:
-    """Build the scheduler on a throwaway optimizer so that bad arguments fail before the run."""
+#: Arguments of each scheduler that torch accepts but that break a run, with what is allowed.
+_SCHEDULER_ARGS: dict[str, dict[str, Callable[[str, Any], Any]]] = {
+    "StepLR": {"step_size": _number(ge=1, integer=True), "gamma": _number(gt=0)},
+    "MultiStepLR": {"gamma": _number(gt=0)},
+    "ExponentialLR": {"gamma": _number(gt=0)},
+    "CosineAnnealingLR": {"T_max": _number(ge=1, integer=True), "eta_min": _number(ge=0)},
+    "LinearLR": {"start_factor": _number(gt=0, le=1), "end_factor": _number(ge=0, le=1),
+                 "total_iters": _number(ge=1, integer=True)},
+}
+
+
+def _check_scheduler(schedule: dict[str, Any], epochs: int) -> None:
+    """Check a scheduler before the run: its arguments, then its learning rate over every epoch.
+
+    The scheduler is built on a throwaway optimizer (lr 1) and stepped once per epoch
+    of the run; an lr that turns negative or non-finite, or a step that fails (e.g.
+    ``CosineAnnealingLR`` with ``T_max = 0`` divides by zero), is a :class:`ConfigError`.
+    """
+    import warnings
+
     import torch
 
-    cls = getattr(torch.optim.lr_scheduler, schedule["name"])
+    name, params = schedule["name"], schedule["params"]
+    for k, check in _SCHEDULER_ARGS.get(name, {}).items():
+        if k in params:
+            check(f"schedule.params.{k}", params[k])
+    cls = getattr(torch.optim.lr_scheduler, name)
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
     try:
-        cls(opt, **schedule["params"])
-    except (TypeError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sched = cls(opt, **params)
+            for epoch in range(min(epochs, 100_000)):
+                lr = opt.param_groups[0]["lr"]
+                if not (math.isfinite(lr) and lr >= 0):
+                    raise ConfigError("schedule.params", f"{name} gives a learning rate of {lr:g} x rule.lr "
+                                                         f"at epoch {epoch}; it must stay finite and >= 0")
+                opt.step()
+                sched.step()
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, KeyError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError("schedule.params", f"{schedule['name']} rejects them: {msg}") from None
+        raise ConfigError("schedule.params", f"{name} rejects them: {msg}") from None
+
+
+_SHA_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: str | Path, key: str = "path") -> str:
+    """SHA-256 (hex) of a file's content, cached by path, size and modification time.
+
+    Runs are keyed by the content of every input file they read, so a changed file
+    gives a new run and an unchanged file under another path the same one.
+    """
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        raise ConfigError(key, f"{path}: no such file") from None
+    if not p.is_file():
+        raise ConfigError(key, f"{path}: is not a file")
+    cache_key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if cache_key not in _SHA_CACHE:
+        h = hashlib.sha256()
+        try:
+            with open(p, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+        except OSError as exc:
+            raise ConfigError(key, f"{path}: cannot be read ({exc.strerror})") from None
+        _SHA_CACHE[cache_key] = h.hexdigest()
+    return _SHA_CACHE[cache_key]
 
 
 def load(path: str | Path, *, quick: bool = False, overrides: Mapping[str, Any] | None = None
@@ -512,8 +592,12 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError("", f"{path}: no such file") from None
     except IsADirectoryError:
         raise ConfigError("", f"{path}: is a directory, expected a TOML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError("", f"{path}: not a TOML file (not UTF-8 text)") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("", f"{path}: invalid TOML: {exc}") from None
+        raise ConfigError("", f"{path}: invalid TOML: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise ConfigError("", f"{path}: cannot be read ({exc.strerror})") from None
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -532,7 +616,13 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any]) -> dic
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
-    """First 10 hex digits of the SHA-256 of the resolved config (canonical JSON)."""
+    """First 10 hex digits of the SHA-256 of the resolved config (canonical JSON).
+
+    An input file is keyed by its content (``task.sha256``), not by its path.
+    """
+    task = config.get("task")
+    if isinstance(task, Mapping) and "sha256" in task:
+        config = {**config, "task": {k: v for k, v in task.items() if k != "path"}}
     blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
 

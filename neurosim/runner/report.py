@@ -85,8 +85,17 @@ def write_run_report(rundir: RunDir, *, analyse: bool = True) -> dict[str, Any]:
     rows = rundir.metrics()
     result = rundir.result()
     title = config.get("description") or _summary_line(config)
-    lines = [f"# Run `{rundir.path.name}`", "", title, "", "## Config", "", *config_lines(config), ""]
+    lines = [f"# Run `{rundir.path.name}`", "", title, ""]
     final = result.get("final", {})
+    if not final:
+        last = ("nothing" if not rows else f"epoch {rows[-1]['epoch']}" if "epoch" in rows[-1]
+                else f"{rows[-1].get('time_s', '?')} s")
+        lines += [f"**Unfinished run**: no final result yet (last recorded: {last}); "
+                  "this report shows it as it stands.", ""]
+    elif final.get("diverged"):
+        lines += [f"**Training diverged** in epoch {final.get('epochs', '?')} "
+                  f"({final.get('diverged_reason', 'non-finite values')}); training stopped there.", ""]
+    lines += ["## Config", "", *config_lines(config), ""]
     if final:
         lines += ["## Result", "", "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in final.items() if not isinstance(v, dict)]

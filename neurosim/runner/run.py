@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from neurosim._io import unwritable
 from neurosim.runner.config import BRIAN_NETWORKS, ConfigError
-from neurosim.runner.rundir import RunDir
+from neurosim.runner.rundir import CHECKPOINT_POLICIES, STALE_POLICIES, RunDir, RunError, code_hash
+
+log = logging.getLogger("neurosim.runner")
 
 
 @dataclass
@@ -20,6 +24,19 @@ class RunOutcome:
     ran: bool
     final: dict[str, Any]
     seconds: float = 0.0
+
+    @property
+    def diverged(self) -> bool:
+        """True when training stopped on non-finite weights or loss (a recorded outcome)."""
+        return bool(self.final.get("diverged"))
+
+    def describe(self) -> str:
+        """One line: finished (or already finished), or diverged with where and why."""
+        before = "" if self.ran else "already "
+        if self.diverged:
+            return (f"{before}diverged: {self.path} at epoch {self.final.get('epochs', '?')} "
+                    f"({self.final.get('diverged_reason', 'non-finite values')}); recorded in result.json")
+        return f"{before}finished: {self.path / 'report.md'}" + ("" if self.ran else " (nothing to do)")
 
 
 def check(config: dict[str, Any]) -> Any:
@@ -51,53 +68,108 @@ def set_threads(threads: int, max_threads: int | None = None) -> int:
     return n
 
 
+def check_root(root: str | os.PathLike[str]) -> Path:
+    """The folder of run directories, writable or creatable; :class:`RunError` (one line) if not.
+
+    Nothing is created here (a bad config must leave nothing behind).
+    """
+    why = unwritable(root)
+    if why:
+        raise RunError(f"--runs: {why}")
+    return Path(root)
+
+
+def stale_message(rundir: RunDir) -> str:
+    """Why a run is stale and what the user can do about it."""
+    return (f"{rundir.path}: made by other neurosim code (source {rundir.made_by() or 'unknown'}, "
+            f"this is {code_hash()}); --stale rerun moves it to {rundir.path.parent / 'stale'}/ "
+            "and runs it again, --stale reuse keeps it as it is")
+
+
+def resolve_stale(rundir: RunDir, policy: str) -> bool:
+    """Apply the stale policy; return True when the directory may be used as it is."""
+    if policy not in STALE_POLICIES:
+        raise ConfigError("--stale", f"must be one of {', '.join(STALE_POLICIES)}, got {policy!r}")
+    if not rundir.stale():
+        return True
+    if policy == "reuse":
+        log.warning("reusing %s, made by other neurosim code (--stale reuse)", rundir.path)
+        return True
+    if policy == "error":
+        raise RunError(stale_message(rundir))
+    dest = rundir.move_aside()
+    log.warning("stale run moved to %s; running it again", dest)
+    return False
+
+
 def execute(config: dict[str, Any], root: str | os.PathLike[str] = "runs", *, progress: bool = True,
-            echo: Any = print, max_threads: int | None = None) -> RunOutcome:
+            max_threads: int | None = None, stale: str = "error", bad_checkpoint: str = "error") -> RunOutcome:
     """Run ``config`` in ``root/<name>-<hash>/``; a finished run is not run again.
 
-    ``max_threads`` caps torch's threads (a sweep worker's share of the cores).
+    Parameters
+    ----------
+    max_threads:
+        Cap on torch's threads (a sweep worker's share of the cores).
+    stale:
+        What to do with a run directory made by other neurosim code
+        (:func:`~neurosim.runner.rundir.code_hash`): ``"error"`` (default; raise
+        :class:`RunError` saying so), ``"rerun"`` (move it aside and run again) or
+        ``"reuse"`` (use it as it is).
+    bad_checkpoint:
+        A damaged ``checkpoint.pt``: ``"error"`` (default), ``"previous"`` (resume from
+        the checkpoint before it) or ``"scratch"`` (start again).
 
     Everything is validated and built before the directory is created, so a bad
-    config leaves nothing behind. Raises :class:`ConfigError` for a bad config and
-    ``torch_run.Interrupted`` after Ctrl-C (a checkpoint is saved first).
+    config leaves nothing behind. Raises :class:`ConfigError` for a bad config,
+    :class:`RunError` for a run that cannot go ahead (in progress elsewhere, stale,
+    damaged checkpoint) and ``torch_run.Interrupted`` after Ctrl-C (a checkpoint is
+    saved first). A run whose training diverged returns normally with
+    ``final["diverged"] = 1`` (see :attr:`RunOutcome.diverged`).
     """
+    if bad_checkpoint not in CHECKPOINT_POLICIES:
+        raise ConfigError("--bad-checkpoint", f"must be one of {', '.join(CHECKPOINT_POLICIES)}, "
+                                              f"got {bad_checkpoint!r}")
+    root = check_root(root)
     rundir = RunDir.for_config(root, config)
-    if rundir.done:
-        echo(f"already finished: {rundir.path} (nothing to do)")
+    if rundir.done and resolve_stale(rundir, stale):
         return RunOutcome(rundir.path, False, rundir.result().get("final", {}))
     brian = config["network"]["kind"] in BRIAN_NETWORKS
     threads = config["threads"] if brian else set_threads(config["threads"], max_threads)
     built = check(config)
-    rundir.create(config)
-    rundir.write_provenance(threads)
-    rundir.log(f"start {rundir.path.name}")
-    t0 = time.perf_counter()
-    if brian:
-        from neurosim.runner import brian_run
+    if rundir.started and not rundir.done:
+        resolve_stale(rundir, stale)  # a checkpoint of other code is not resumed silently
+    with rundir.lock():
+        if rundir.done:  # another process finished it while this one was building
+            return RunOutcome(rundir.path, False, rundir.result().get("final", {}))
+        rundir.create(config)
+        rundir.write_provenance(threads)
+        rundir.log(f"start {rundir.path.name}")
+        t0 = time.perf_counter()
+        if brian:
+            from neurosim.runner import brian_run
 
-        final = brian_run.simulate(config, built, rundir, progress=progress)
-    else:
-        from neurosim.runner import torch_run
+            final = brian_run.simulate(config, built, rundir, progress=progress)
+        else:
+            from neurosim.runner import torch_run
 
-        final = torch_run.train(built, rundir, progress=progress)
-    seconds = time.perf_counter() - t0
-    rundir.write_result({"final": final, "seconds": seconds})
-    from neurosim.runner.report import write_run_report
+            final = torch_run.train(built, rundir, progress=progress, bad_checkpoint=bad_checkpoint)
+        seconds = time.perf_counter() - t0
+        rundir.write_result({"final": final, "seconds": seconds})
+        from neurosim.runner.report import write_run_report
 
-    write_run_report(rundir)
-    rundir.mark_done()
-    rundir.log(f"done in {seconds:.1f} s")
-    echo(f"finished: {rundir.path / 'report.md'}")
+        write_run_report(rundir)
+        rundir.mark_done()
+        rundir.log(f"done in {seconds:.1f} s")
     return RunOutcome(rundir.path, True, final, seconds)
 
 
 def run_file(path: str | os.PathLike[str], root: str | os.PathLike[str] = "runs", *, quick: bool = False,
-             progress: bool = True, echo: Any = print) -> RunOutcome:
+             progress: bool = True) -> RunOutcome:
     """Load, validate and execute a config file."""
     from neurosim.runner.config import load
 
     config = load(path, quick=quick)
-    return execute(config, root, progress=progress, echo=echo)
+    return execute(config, root, progress=progress)
 
 
-__all__ = ["ConfigError", "RunOutcome", "check", "execute", "run_file"]
+__all__ = ["ConfigError", "RunError", "RunOutcome", "check", "execute", "run_file"]

@@ -19,9 +19,18 @@ A sweep file (TOML)::
     [vary]                        # optional: a product over values, for every condition
     "rule.lr" = [1e-3, 1e-2]
 
+    workers = 2                   # optional: worker processes (--workers overrides it)
+
 Every run is an independent task keyed by the hash of its resolved config: an
 interrupted sweep started again skips finished runs and resumes the others from
 their checkpoints, and two sweeps that share a run share its directory.
+
+Everything is checked before the first run starts: every config is resolved and
+built (the model, optimizer and task), and every finished or started run directory
+is checked for staleness (made by other neurosim code; ``stale=`` decides). A run
+whose training diverges is a result, reported as such; a run that fails (an error)
+is reported and the others go on. Worker processes exit when the sweep's process
+dies, however it dies.
 """
 
 from __future__ import annotations
@@ -29,8 +38,11 @@ from __future__ import annotations
 import concurrent.futures as cf
 import copy
 import itertools
+import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +62,9 @@ from neurosim.runner.config import (
 
 SWEEP_KEYS = ("name", "description", "base", "seeds", "condition", "vary", "workers")
 CONDITION_KEYS = ("label", "config", "set", "name", "seeds")
+MAX_WORKERS = 256
+
+log = logging.getLogger("neurosim.runner")
 
 
 @dataclass
@@ -76,6 +91,7 @@ class Sweep:
     labels: list[str]
     source: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    workers: int | None = None
 
     @property
     def key(self) -> str:
@@ -108,6 +124,9 @@ def build_sweep(raw: Mapping[str, Any], *, base_dir: Path = Path("."), default_n
             raise ConfigError(k, f"unknown sweep key; {did}(allowed: {', '.join(SWEEP_KEYS)})")
     name = _name("name", raw.get("name", default_name))
     seeds = _seeds(raw.get("seeds", None), "seeds")
+    workers = raw.get("workers")
+    if workers is not None:
+        workers = _number(ge=1, le=MAX_WORKERS, integer=True)("workers", workers)
     conditions = raw.get("condition", [{}])
     if not isinstance(conditions, list) or not conditions:
         raise ConfigError("condition", "must be a list of tables ([[condition]] entries)")
@@ -175,7 +194,7 @@ def build_sweep(raw: Mapping[str, Any], *, base_dir: Path = Path("."), default_n
                 keys_seen.add(task.key)
                 tasks.append(task)
     return Sweep(name=name, description=str(raw.get("description", "")), tasks=tasks, labels=labels,
-                 source=base_dir, meta={"quick": quick})
+                 source=base_dir, meta={"quick": quick}, workers=workers)
 
 
 def _seeds(seeds: Any, key: str) -> list[int] | None:
@@ -196,75 +215,141 @@ def worker_threads(workers: int, cores: int | None = None) -> int:
     return max(1, cores // max(1, workers))
 
 
-def _run_task(config: dict[str, Any], root: str, threads: int) -> dict[str, Any]:
+def _die_with_parent() -> None:
+    """Pool-worker initializer: exit as soon as the process that started the sweep is gone.
+
+    A daemon thread polls the parent's pid once a second; ``os._exit`` ends the worker
+    (and its training) at once, whatever it is doing.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="neurosim-parent-watch", daemon=True).start()
+
+
+def _run_task(config: dict[str, Any], root: str, threads: int, stale: str = "error",
+              bad_checkpoint: str = "error") -> dict[str, Any]:
     """Worker entry point (module level so that process pools and Dask can pickle it)."""
     from neurosim.runner.run import execute
 
-    outcome = execute(config, root, progress=False, echo=lambda *a, **k: None, max_threads=threads)
+    outcome = execute(config, root, progress=False, max_threads=threads, stale=stale,
+                      bad_checkpoint=bad_checkpoint)
     return {"path": str(outcome.path), "ran": outcome.ran, "final": outcome.final}
 
 
 @dataclass
 class SweepOutcome:
-    """Paths and finals of the sweep's runs, and which failed."""
+    """Paths and finals of the sweep's runs, which failed and which diverged."""
 
     results: dict[str, dict[str, Any]]
     failed: dict[str, str]
     sweep_dir: Path
+    diverged: list[str] = field(default_factory=list)
+
+
+def check_sweep(sweep: Sweep, root: str | os.PathLike[str] = "runs", *, stale: str = "error") -> list[Task]:
+    """Check everything before running: build every run, apply the stale policy; return the runs to do.
+
+    Raises :class:`ConfigError` naming the run whose model, task or optimizer cannot
+    be built, and :class:`~neurosim.runner.rundir.RunError` listing the stale runs
+    when ``stale="error"``.
+    """
+    from neurosim.runner.run import check, check_root, resolve_stale, stale_message
+    from neurosim.runner.rundir import RunDir, RunError
+
+    root = check_root(root)
+    seen: set[str] = set()
+    for t in sweep.tasks:  # one build per distinct network/task/rule (seeds share the work)
+        shape = config_hash({k: v for k, v in t.config.items() if k not in ("seed", "name")})
+        if shape in seen:
+            continue
+        seen.add(shape)
+        try:
+            check(t.config)
+        except ConfigError as exc:
+            raise ConfigError(f"{t.label} (seed {t.seed})", str(exc)) from None
+    stale_runs = [RunDir(root / t.key) for t in sweep.tasks if RunDir(root / t.key).stale()]
+    if stale_runs and stale == "error":
+        more = f" (and {len(stale_runs) - 1} more)" if len(stale_runs) > 1 else ""
+        raise RunError(f"{len(stale_runs)} stale run(s): {stale_message(stale_runs[0])}{more}")
+    for rd in stale_runs:
+        resolve_stale(rd, stale)
+    return [t for t in sweep.tasks if not RunDir(root / t.key).done]
 
 
 def run_sweep(sweep: Sweep, root: str | os.PathLike[str] = "runs", *, workers: int | None = None,
-              dask: str | None = None, progress: bool = True, echo: Any = print) -> SweepOutcome:
-    """Run every task not yet finished; write ``sweep.json`` and the sweep report.
+              dask: str | None = None, progress: bool = True, stale: str = "error",
+              bad_checkpoint: str = "error") -> SweepOutcome:
+    """Check every run, run those not yet finished; write ``sweep.json`` and the sweep report.
 
     Parameters
     ----------
     workers : int, optional
         Processes (local pool) or Dask workers for ``dask="local"``; default the
-        core count (at most the number of runs). ``1`` runs in this process.
+        sweep file's ``workers``, else the core count (at most the number of runs).
+        ``1`` runs in this process.
     dask : str, optional
         ``"local"`` for a :class:`dask.distributed.LocalCluster`, or a scheduler
         address (``tcp://host:8786``). Failed tasks are retried twice.
+    stale, bad_checkpoint : str
+        As for :func:`neurosim.runner.run.execute`; stale runs are found before any run starts.
     """
     from tqdm.auto import tqdm
 
-    from neurosim.runner.rundir import RunDir
-
     root = Path(root)
-    todo = [t for t in sweep.tasks if not RunDir(root / t.key).done]
-    n_workers = max(1, min(workers or os.cpu_count() or 1, max(1, len(todo))))
+    if dask is not None:
+        _check_dask_address(dask)
+    todo = check_sweep(sweep, root, stale=stale)
+    try:
+        (root / "sweeps").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from neurosim.runner.rundir import RunError
+
+        raise RunError(f"--runs: cannot create {root / 'sweeps'} ({exc.strerror})") from None
+    asked = workers or sweep.workers or os.cpu_count() or 1
+    n_workers = max(1, min(asked, max(1, len(todo))))
+    client = cluster = None
+    if todo and dask:
+        client, cluster = _dask_client(dask, n_workers)
     threads = worker_threads(n_workers)
-    echo(f"sweep {sweep.name}: {len(sweep.tasks)} runs, {len(sweep.tasks) - len(todo)} already finished, "
-         f"{len(todo)} to run on {'dask ' + dask if dask else f'{n_workers} worker(s)'}")
+    log.info("sweep %s: %d runs, %d already finished, %d to run on %s", sweep.name, len(sweep.tasks),
+             len(sweep.tasks) - len(todo), len(todo), f"dask {dask}" if dask else f"{n_workers} worker(s)")
     results: dict[str, dict[str, Any]] = {}
     failed: dict[str, str] = {}
     bar = tqdm(total=len(todo), desc=f"sweep {sweep.name}", disable=not progress)
+    kw = {"stale": "reuse" if stale == "reuse" else "error", "bad_checkpoint": bad_checkpoint}
 
     def done(task: Task, res: dict[str, Any] | None, err: BaseException | None) -> None:
         if err is not None:
             failed[task.key] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-            echo(f"run failed: {task.key}: {failed[task.key]}")
+            log.warning("run failed: %s: %s", task.key, failed[task.key])
         else:
             results[task.key] = res or {}
         bar.update(1)
 
     if todo and dask:
-        _run_dask(todo, str(root), dask, n_workers, done)
+        _run_dask(todo, str(root), client, cluster, done, kw)
     elif todo and n_workers == 1:
         for t in todo:
             try:
-                done(t, _run_task(t.config, str(root), threads), None)
+                done(t, _run_task(t.config, str(root), threads, **kw), None)
             except Exception as exc:  # one failed run must not lose the others
                 done(t, None, exc)
     elif todo:
         ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_run_task, t.config, str(root), threads): t for t in todo}
+        with cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_die_with_parent) as pool:
+            futures = {pool.submit(_run_task, t.config, str(root), threads, **kw): t for t in todo}
             for fut in cf.as_completed(futures):
                 exc = fut.exception()
                 done(futures[fut], None if exc else fut.result(), exc)
     bar.close()
     from neurosim.runner.aggregate import write_sweep_report
+    from neurosim.runner.rundir import RunDir
 
     sweep_dir = root / "sweeps" / sweep.key
     sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -275,25 +360,47 @@ def run_sweep(sweep: Sweep, root: str | os.PathLike[str] = "runs", *, workers: i
         "failed": failed,
     })
     write_sweep_report(sweep_dir)
-    return SweepOutcome(results, failed, sweep_dir)
+    diverged = [t.key for t in sweep.tasks
+                if (root / t.key / "DONE").exists() and RunDir(root / t.key).result().get("final", {}).get("diverged")]
+    if diverged:
+        log.warning("sweep %s: %d run(s) diverged (a recorded result): %s", sweep.name, len(diverged),
+                    ", ".join(diverged[:5]) + (" ..." if len(diverged) > 5 else ""))
+    return SweepOutcome(results, failed, sweep_dir, diverged)
 
 
-def _run_dask(todo: Sequence[Task], root: str, address: str, n_workers: int, done: Any) -> None:
+def _check_dask_address(address: str) -> None:
+    if address == "local":
+        return
+    if "://" not in address or not address.split("://", 1)[1]:
+        raise ConfigError("--dask", f"must be 'local' or a scheduler address like tcp://host:8786, got {address!r}")
+
+
+def _dask_client(address: str, n_workers: int) -> tuple[Any, Any]:
+    """``(client, cluster)``: a LocalCluster for ``"local"``, else a client of the scheduler at ``address``."""
+    _check_dask_address(address)
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, LocalCluster
     except ImportError:
         raise ConfigError("--dask", "needs dask.distributed: pip install 'neurosim[distributed]'") from None
-    cluster = None
     if address == "local":
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
-        client = Client(cluster)
-    else:
-        client = Client(address)
+        return Client(cluster), cluster
+    try:
+        return Client(address, timeout=10), None
+    except (OSError, TimeoutError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError("--dask", f"no Dask scheduler answers at {address} within 10 s ({reason[:120]})"
+                          ) from None
+
+
+def _run_dask(todo: Sequence[Task], root: str, client: Any, cluster: Any, done: Any, kw: dict[str, str]) -> None:
+    from dask.distributed import as_completed
+
     threads = 1 if cluster is not None else worker_threads(1)
     try:
         futures = {client.submit(_run_task, t.config, root, threads, key=f"neurosim-{t.key}", pure=False,
-                                 retries=2): t for t in todo}
+                                 retries=2, **kw): t for t in todo}
         for fut in as_completed(list(futures)):
             task = futures[fut]
             try:
@@ -304,4 +411,3 @@ def _run_dask(todo: Sequence[Task], root: str, address: str, n_workers: int, don
         client.close()
         if cluster is not None:
             cluster.close()
-

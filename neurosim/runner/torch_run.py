@@ -14,6 +14,7 @@ the position inside the epoch. Same seed and thread count give the same numbers.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import signal
@@ -74,6 +75,41 @@ def _keyed(key: str, fn: Callable[[], Any]) -> Any:
         raise ConfigError(key, msg) from None
 
 
+#: Bytes per weight a training run holds: the float32 weight, its gradient, up to two
+#: optimizer states (Adam), a level or sign, and slack for temporaries.
+BYTES_PER_WEIGHT = 24
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable``), or ``None`` if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_memory(kind: str, n_in: int, n_out: int, net: dict[str, Any], batch: int) -> None:
+    """Refuse, before anything is allocated, a network whose training would not fit in memory."""
+    widths = [net["n_rec"]] if kind == "rnn" else list(net.get("hidden", [128]))
+    dims = [n_in, *widths, n_out]
+    weights = sum(a * b + b for a, b in itertools.pairwise(dims))
+    if kind == "rnn":
+        weights += net["n_rec"] ** 2
+    need = BYTES_PER_WEIGHT * weights + 4 * batch * sum(dims) * net.get("steps", 1)
+    have = available_memory()
+    if have is not None and need > have:
+        raise ConfigError("network", f"needs about {need / 2**30:.1f} GiB for {weights:.3g} weights (weights, "
+                                     f"gradients, optimizer state), more than the {have / 2**30:.1f} GiB "
+                                     "available on this machine")
+
+
 def prepare(config: dict[str, Any]) -> Setup:
     """Build task, model, optimizer and scheduler; raise :class:`ConfigError` on bad values."""
     from neurosim import models
@@ -91,6 +127,7 @@ def prepare(config: dict[str, Any]) -> Setup:
             data = _keyed("task", lambda: load_digits_split(seed=seed, **task_cfg))
         else:
             path = task_cfg.pop("path")
+            task_cfg.pop("sha256", None)  # the run key of the file's content, not a loader option
             data = _keyed("task.path", lambda: load_npz_classification(path, seed=seed, **task_cfg))
         n_in, n_out = data.n_features, data.n_classes
     else:
@@ -102,6 +139,7 @@ def prepare(config: dict[str, Any]) -> Setup:
         task = _keyed("task.params", lambda: make_task(task_name, **params))
         n_in, n_out = task.n_in, task.n_out
 
+    _check_memory(kind, n_in, n_out, net, config["train"].get("batch_size", 1))
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = _keyed("network", lambda: models.build(kind, n_in, n_out, generator=gen, **net))
@@ -134,10 +172,21 @@ def load_run(path: str | os.PathLike[str], *, device: str | None = None) -> Setu
     if ckpt is None:
         raise FileNotFoundError(f"{rundir.path}: no checkpoint.pt (was the run started?)")
     setup = prepare(config)
-    setup.model.load_state_dict(ckpt["model"])
-    setup.optimizer.load_state_dict(ckpt["optimizer"])
+    _restore(setup, ckpt, rundir.checkpoint)
     setup.model.eval()
     return setup
+
+
+def _restore(setup: Setup, ckpt: dict[str, Any], path: Any) -> None:
+    """Load a checkpoint's model and optimizer state; :class:`RunError` if it is not this run's."""
+    from neurosim.runner.rundir import RunError
+
+    try:
+        setup.model.load_state_dict(ckpt["model"])
+        setup.optimizer.load_state_dict(ckpt["optimizer"])
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RunError(f"{path}: does not match this run's network or optimizer ({reason[:160]})") from None
 
 
 def make_optimizer(rule: dict[str, Any], model: nn.Module, generator: torch.Generator
@@ -337,8 +386,28 @@ def _maybe_die(epoch: int, batch: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def train(setup: Setup, rundir: RunDir, *, progress: bool = True) -> dict[str, Any]:
+def _divergence(setup: Setup, train_loss: float) -> str | None:
+    """Why training must stop, or ``None``: non-finite weights, else a non-finite training loss.
+
+    A large but finite loss is not divergence; NaN or inf weights are (the network can
+    no longer compute anything), and so is a NaN or inf loss (its gradients carry no
+    information; the gridded rules skip such entries, so their weights stay finite).
+    """
+    if not all(bool(torch.isfinite(p).all()) for p in setup.model.parameters()):
+        return "non-finite weights"
+    if not math.isfinite(train_loss):
+        return "non-finite loss"
+    return None
+
+
+def train(setup: Setup, rundir: RunDir, *, progress: bool = True, bad_checkpoint: str = "error"
+          ) -> dict[str, Any]:
     """Run (or resume) the epochs; return the final metrics.
+
+    A run that diverges (:func:`_divergence`) stops at the end of that epoch with
+    ``diverged = 1``, ``diverged_reason`` and the epoch in its final metrics. Every
+    row records ``nonfinite_grads``, the non-finite gradient entries the optimizer
+    skipped so far (neurosim's multiplicative and gridded rules), when it counts them.
 
     Raises :class:`Interrupted` after saving a checkpoint when SIGINT arrives.
     """
@@ -349,10 +418,9 @@ def train(setup: Setup, rundir: RunDir, *, progress: bool = True) -> dict[str, A
     epochs = tr["epochs"]
     rows: list[dict[str, Any]] = []
     start_epoch, start_batch, loss_sum, n_batches = 0, 0, 0.0, 0
-    ckpt = rundir.load_checkpoint()
+    ckpt = rundir.load_checkpoint(bad_checkpoint)
     if ckpt is not None:
-        setup.model.load_state_dict(ckpt["model"])
-        setup.optimizer.load_state_dict(ckpt["optimizer"])
+        _restore(setup, ckpt, rundir.checkpoint)
         if setup.scheduler is not None and ckpt.get("scheduler") is not None:
             setup.scheduler.load_state_dict(ckpt["scheduler"])
         _set_rng_state(setup, ckpt["rng"])
@@ -392,20 +460,24 @@ def train(setup: Setup, rundir: RunDir, *, progress: bool = True) -> dict[str, A
                 n_batches += 1
                 if stop.set:
                     checkpoint(epoch, b + 1)
-                    rundir.log(f"interrupted at epoch {epoch}, batch {b + 1}; checkpoint saved")
-                    raise Interrupted(f"interrupted at epoch {epoch + 1}; checkpoint saved in {rundir.path}")
+                    where = f"epoch {epoch + 1} of {epochs}, after batch {b + 1}"
+                    rundir.log(f"interrupted at {where}; checkpoint saved")
+                    raise Interrupted(f"interrupted at {where}; checkpoint saved in {rundir.path}")
             lr = setup.optimizer.param_groups[0]["lr"]
             if setup.scheduler is not None:
                 setup.scheduler.step()
             done = epoch + 1
-            row = {"epoch": done, "train_loss": loss_sum / max(n_batches, 1), "lr": lr,
-                   **evaluate(setup)}
-            diverged = not all(bool(torch.isfinite(p).all()) for p in setup.model.parameters())
-            if diverged:  # NaN or inf weights: stop, record it, keep the last good snapshot
+            train_loss = loss_sum / max(n_batches, 1)
+            row = {"epoch": done, "train_loss": train_loss, "lr": lr, **evaluate(setup)}
+            if hasattr(setup.optimizer, "nonfinite_count"):
+                row["nonfinite_grads"] = setup.optimizer.nonfinite_count()
+            reason = _divergence(setup, train_loss)
+            if reason:  # stop, record it, keep the last good snapshot
                 row["diverged"] = 1
+                row["diverged_reason"] = reason
                 rows.append(row)
                 rundir.write_metrics(rows)
-                rundir.log(f"diverged at epoch {done} (non-finite weights); training stopped")
+                rundir.log(f"diverged at epoch {done} ({reason}); training stopped")
                 break
             rows.append(row)
             loss_sum, n_batches = 0.0, 0

@@ -32,7 +32,7 @@ LRS: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 def lr_scan(name: str, conditions: Mapping[str, Mapping[str, Any]], base: str, lrs: Sequence[float], *,
             runs: str | os.PathLike[str] = "runs", base_dir: Path = Path("."), quick: bool = False,
-            workers: int = 2, seed: int = 0) -> dict[str, dict[float, dict[str, float]]]:
+            workers: int = 2, seed: int = 0, stale: str = "error") -> dict[str, dict[float, dict[str, float]]]:
     """Run ``seed`` of every condition at every lr; final validation metrics by label and lr.
 
     Parameters
@@ -46,7 +46,8 @@ def lr_scan(name: str, conditions: Mapping[str, Mapping[str, Any]], base: str, l
         Learning rates (dimensionless, > 0).
 
     Fits of the size distributions are switched off: tuning needs only the
-    validation metrics. Returns ``{label: {lr: {"val_loss": ..., "val_accuracy": ...}}}``.
+    validation metrics. Returns ``{label: {lr: {"val_loss": ..., "val_accuracy": ..., "diverged": 0 or 1}}}``;
+    a diverged run is kept in the scan (and skipped by :func:`best_lr`).
     """
     bad = [lr for lr in lrs if not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0)]
     if bad or not lrs:
@@ -59,19 +60,20 @@ def lr_scan(name: str, conditions: Mapping[str, Mapping[str, Any]], base: str, l
             conds.append({"label": f"{label} @ lr {lr:g}", "seeds": [seed],
                           "set": {**overrides, "rule": {**overrides["rule"], "lr": lr}, "analysis.fit": False}})
     sweep = build_sweep({"name": name, "condition": conds, "base": base}, base_dir=base_dir, quick=quick)
-    out = run_sweep(sweep, runs, workers=workers, progress=False)
+    out = run_sweep(sweep, runs, workers=workers, progress=False, stale=stale)
     summary = json.loads((out.sweep_dir / "summary.json").read_text())["summary"]
     scan: dict[str, dict[float, dict[str, float]]] = {}
     for full, s in summary.items():
         label, _, lr = full.rpartition(" @ lr ")
         m = s["metrics"]
-        scan.setdefault(label, {})[float(lr)] = {k: m[k]["mean"] for k in ("val_loss", "val_accuracy") if k in m}
+        scan.setdefault(label, {})[float(lr)] = {k: m[k]["mean"] for k in ("val_loss", "val_accuracy", "diverged")
+                                                 if k in m}
     return scan
 
 
 def best_lr(scan: Mapping[float, Mapping[str, float]]) -> float:
     """The lr with the highest validation accuracy (ties: lower validation loss); diverged runs excluded."""
-    ok = {lr: v for lr, v in scan.items() if math.isfinite(v.get("val_loss", math.nan))}
+    ok = {lr: v for lr, v in scan.items() if math.isfinite(v.get("val_loss", math.nan)) and not v.get("diverged")}
     if not ok:
         raise ValueError(f"best_lr: every scanned lr diverged ({sorted(scan)})")
     return max(ok, key=lambda lr: (ok[lr].get("val_accuracy", -math.inf), -ok[lr]["val_loss"]))

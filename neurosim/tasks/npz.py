@@ -197,6 +197,13 @@ def split_arrays(
     X, y = _validate_xy(X, y, name)
     classes, y_idx = np.unique(y, return_inverse=True)
     tr, va, te = stratified_split_indices(y_idx, seed, val_fraction, test_fraction)
+    smallest = int(np.bincount(y_idx).min())
+    for part, frac, idx in (("validation", val_fraction, va), ("test", test_fraction, te)):
+        if float(frac) > 0 and len(idx) == 0:
+            key = "val_fraction" if part == "validation" else "test_fraction"
+            raise ValueError(
+                f"{name}: {key} = {frac:g} leaves no {part} samples ({len(y)} samples, the smallest "
+                f"class has {smallest}); give more samples per class, a larger {key}, or {key} = 0")
     Xf = X.astype(np.float32)
     if normalize:
         lo = Xf[tr].min(axis=0)

@@ -1,0 +1,60 @@
+"""The command line every study script in ``experiments/`` shares.
+
+A study runs its configs through the runner (run directories under ``--runs``,
+resumable, finished runs reused) and writes a report folder. The full size writes
+into ``results/<study>/`` (the committed reports); ``--quick``, the test size, writes
+into ``<runs>/quick/<study>/`` unless ``--out`` names a folder, so that a quick or
+test run never replaces a committed report::
+
+    parser = study_parser(__doc__, "pair_precision")
+    parser.add_argument("--seed", type=int, default=0)      # the study's own options
+    args = parser.parse_args(argv)
+    out = report_dir(args, "pair_precision")
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+#: Where full-size reports go (relative to the working directory, the repository's root).
+RESULTS = Path("results")
+
+log = logging.getLogger("neurosim.study")
+
+
+def study_parser(doc: str | None, name: str, *, workers: int = 2,
+                 quick_help: str = "test size (seconds to a minute)") -> argparse.ArgumentParser:
+    """An ``ArgumentParser`` with the options every study takes.
+
+    ``--quick``, ``--runs DIR`` (run directories, default ``runs``), ``--out DIR`` (the
+    report folder; default :func:`report_dir`), ``--workers N`` and ``--stale`` (what
+    to do with runs made by other neurosim code; see ``neurosim run --help``).
+    """
+    parser = argparse.ArgumentParser(description=(doc or name).strip().splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--runs", default="runs", help="run directories (default: runs)")
+    parser.add_argument("--out", default=None,
+                        help=f"report folder (default: {RESULTS / name} at full size, "
+                             f"RUNS/quick/{name} with --quick)")
+    parser.add_argument("--workers", type=int, default=workers, help=f"worker processes (default {workers})")
+    parser.add_argument("--stale", default="error", choices=("error", "rerun", "reuse"),
+                        help="runs made by other neurosim code: refuse (default), run again, or reuse")
+    return parser
+
+
+def report_dir(args: argparse.Namespace, name: str) -> Path:
+    """The study's report folder, created: ``--out`` if given, else by size (see the module docstring)."""
+    if args.out:
+        out = Path(args.out)
+    elif args.quick:
+        out = Path(args.runs) / "quick" / name
+    else:
+        out = RESULTS / name
+    out.mkdir(parents=True, exist_ok=True)
+    log.info("report folder: %s", out)
+    return out
+
+
+__all__ = ["RESULTS", "report_dir", "study_parser"]
