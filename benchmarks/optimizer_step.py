@@ -53,7 +53,7 @@ import numpy as np
 import torch
 
 from neurosim.lns import pack_layer
-from neurosim.rules import LogGridMadam, Madam, _fused
+from neurosim.rules import LogGridMadam, Madam, fused_kernels
 
 LR = 0.01
 BETA = 0.999
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> dict:
     shapes = QUICK_SHAPES if args.quick else FULL_SHAPES
     opts, params = _build(shapes, args.seed)
     n = sum(p.numel() for p in params["Adam"])
-    fused = _fused.available()
+    fused = fused_kernels()["fused"]
     print(f"optimizer step: {n:,} weights in {len(shapes)} tensors; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; {warmup} warm-up + {repeats} timed rounds")
     print(f"Madam / LogGrid default path: {'fused C kernel' if fused else 'eager torch (fused unavailable)'}")

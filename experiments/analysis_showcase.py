@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from neurosim._io import write_json, write_text
 from neurosim.analysis import reference
 from neurosim.analysis.summary import analyse_run, compare_runs
+from neurosim.files import write_json, write_text
 from neurosim.runner.study import report_dir, study_parser
 from neurosim.snapshot import Projection, Snapshot
 

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from neurosim._io import write_text
+from neurosim.files import write_text
 from neurosim.runner.aggregate import collect, summary_table
 from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim._io import write_text
+from neurosim.files import write_text
 from neurosim.runner.aggregate import collect, summary_table
 from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep

@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 
 from neurosim import snapshot
-from neurosim._io import write_json, write_text
 from neurosim.analysis.plots import save_figure
 from neurosim.analysis.precision import pyplot
+from neurosim.files import write_json, write_text
 from neurosim.runner.aggregate import collect
 from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep

@@ -32,7 +32,11 @@ from typing import Any, Literal
 import numpy as np
 
 Rounding = Literal["nearest", "stochastic"]
-ROUNDINGS: tuple[str, ...] = ("nearest", "stochastic")
+ROUNDINGS: tuple[str, ...] = ("stochastic", "nearest")
+#: Nearest rounding is ``floor(x + NEAREST_OFFSET)`` (ties round up) in every back end.
+NEAREST_OFFSET: float = 0.5
+#: Most levels a grid may have: levels are stored as ``int16`` beyond 256 (see :func:`level_dtype`).
+MAX_LEVELS: int = 32767
 
 
 def _is_torch(x: Any) -> bool:
@@ -40,12 +44,17 @@ def _is_torch(x: Any) -> bool:
 
 
 def level_dtype(levels: int) -> np.dtype:
-    """Smallest unsigned integer dtype that holds level codes ``0 .. levels-1``."""
+    """Storage dtype of level codes ``0 .. levels-1``: ``uint8`` up to 256 levels, else ``int16``.
+
+    One dtype everywhere (optimizer state, snapshots): ``int16`` rather than ``uint16``
+    because torch's ``uint16`` tensors lack most arithmetic and indexing; hence at most
+    :data:`MAX_LEVELS` levels.
+    """
     if levels <= 256:
         return np.dtype(np.uint8)
-    if levels <= 65536:
-        return np.dtype(np.uint16)
-    return np.dtype(np.uint32)
+    if levels <= MAX_LEVELS:
+        return np.dtype(np.int16)
+    raise ValueError(f"levels: must be <= {MAX_LEVELS}, got {levels}")
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,8 @@ class LogGrid:
     def __post_init__(self) -> None:
         if isinstance(self.levels, bool) or not isinstance(self.levels, (int, np.integer)):
             raise ValueError(f"levels: must be an integer >= 2, got {self.levels!r}")
-        if self.levels < 2:
-            raise ValueError(f"levels: must be >= 2, got {self.levels}")
+        if not 2 <= self.levels <= MAX_LEVELS:
+            raise ValueError(f"levels: must be >= 2 and <= {MAX_LEVELS}, got {self.levels}")
         if not (math.isfinite(self.ratio) and self.ratio > 1.0):
             raise ValueError(f"ratio: must be a finite number > 1, got {self.ratio!r}")
         if not (math.isfinite(self.w_max) and self.w_max > 0.0):
@@ -139,7 +148,7 @@ class LogGrid:
 
     @property
     def dtype(self) -> np.dtype:
-        """Storage dtype of level codes: ``uint8`` up to 256 levels, ``uint16`` beyond."""
+        """Storage dtype of level codes: ``uint8`` up to 256 levels, ``int16`` beyond (:func:`level_dtype`)."""
         return level_dtype(self.levels)
 
     def sizes(self) -> np.ndarray:
@@ -150,6 +159,19 @@ class LogGrid:
     def with_w_max(self, w_max: float) -> LogGrid:
         """The same grid shape scaled to a new ``w_max``."""
         return LogGrid(self.levels, self.ratio, w_max)
+
+    def decode_expression(self, level: str = "level", w_max: str = "w_max") -> str:
+        """:meth:`decode` as an expression string (Brian2 code): the size of level ``level``.
+
+        The numbers are this grid's, so a rule rendered from it follows any change of
+        the grid: ``w_max * exp((level - (levels - 1)) * step)``.
+        """
+        return f"{w_max} * exp(({level} - {self.levels - 1}) * {self.step!r})"
+
+    def encode_expression(self, size: str = "w", w_max: str = "w_max") -> str:
+        """Nearest-rounding :meth:`encode` as an expression string (Brian2 code), clipped to the grid."""
+        return (f"int(clip(floor({self.levels - 1} + log({size} / {w_max}) / {self.step!r} + {NEAREST_OFFSET!r}),"
+                f" 0, {self.levels - 1}))")
 
     def to_dict(self) -> dict[str, float]:
         """Grid parameters as plain numbers (for snapshots and configs)."""
@@ -205,14 +227,14 @@ class LogGrid:
 
             x = torch.clamp(x, -1.0, float(top) + 1.0)  # finite before rounding
             if rounding == "nearest":
-                k = torch.floor(x + 0.5)
+                k = torch.floor(x + NEAREST_OFFSET)
             else:
                 u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
                 k = torch.floor(x + u)
             return torch.clamp(k, 0, top).to(torch.int64)
         x = np.clip(x, -1.0, top + 1.0)
         if rounding == "nearest":
-            k = np.floor(x + 0.5)
+            k = np.floor(x + NEAREST_OFFSET)
         else:
             rng = generator if generator is not None else np.random.default_rng()
             k = np.floor(x + rng.random(np.shape(x)))

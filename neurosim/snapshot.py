@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim._io import atomic_path
+from neurosim.files import atomic_path
 from neurosim.lns import LogGrid
 
 FORMAT = "neurosim.snapshot/1"
@@ -280,7 +280,7 @@ def from_synapses(S: Any, name: str = "w", grid: LogGrid | None = None, *, sign:
     """
     import brian2 as b2
 
-    from neurosim.rules.stdp import unit_string
+    from neurosim.rules.quantities import unit_string
 
     if name not in S.variables:
         raise ValueError(f"name: Synapses {S.name!r} has no variable {name!r}")

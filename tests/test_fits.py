@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from neurosim.analysis import fits, plots
+from neurosim.analysis import families, fits, plots
 from neurosim.analysis.fits import FAMILIES, fit_sizes, level_probabilities
 from neurosim.lns import LogGrid
 
@@ -98,7 +98,7 @@ def test_closed_forms_and_logliks_match_scipy() -> None:
     # the mixture nests the log-normal: its maximised likelihood cannot be lower
     assert rep.results["lognorm_mix2"].loglik >= rep.results["lognorm"].loglik - 1e-6
     for r in rep.results.values():
-        ks = stats.kstest(x, lambda t, r=r: fits._cdf(r.family, r.params, t)).statistic
+        ks = stats.kstest(x, lambda t, r=r: families.cdf(r.family, r.params, t)).statistic
         assert r.ks == pytest.approx(ks, abs=1e-12)
         assert r.aic == pytest.approx(2 * r.n_params - 2 * r.loglik)
         assert r.bic == pytest.approx(r.n_params * math.log(x.size) - 2 * r.loglik)

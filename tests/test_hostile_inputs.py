@@ -289,7 +289,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, capsys, case: 
 def test_unwritable_folders_are_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
     """run, sweep, report and fit --out into a folder that cannot be written (root ignores chmod, so
     the write itself is made to fail with the error a read-only folder gives)."""
-    import neurosim._io as io
+    import neurosim.files as io
 
     runs = tmp_path / "runs"
     base = _base(tmp_path)
@@ -432,7 +432,7 @@ def test_a_second_run_of_the_same_config_waits_its_turn(tmp_path: Path, capsys) 
 
 
 def test_written_files_follow_the_umask_and_killed_writes_are_cleaned(tmp_path: Path, capsys) -> None:
-    import neurosim._io as io
+    import neurosim.files as io
 
     runs = tmp_path / "runs"
     base = _base(tmp_path)

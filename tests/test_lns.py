@@ -32,7 +32,7 @@ def test_presets() -> None:
     assert m.step == pytest.approx(0.001)
     assert m.ratio == pytest.approx(math.exp(4.095))  # about 60x, like Bartol's range
     assert 59 < m.ratio < 61
-    assert m.dtype == np.uint16 and b.dtype == np.uint8
+    assert m.dtype == np.int16 and b.dtype == np.uint8  # one level dtype everywhere (see lns.level_dtype)
 
 
 @pytest.mark.parametrize(

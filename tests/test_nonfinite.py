@@ -151,5 +151,8 @@ def test_state_loaded_from_another_model_is_refused_not_read_out_of_bounds() -> 
 
 def test_grid_too_wide_for_float32_is_refused() -> None:
     p = torch.nn.Parameter(torch.randn(4, 4))
-    with pytest.raises(ValueError, match="ratio: the grid"):
+    with pytest.raises(ValueError, match="^ratio: must be <= 1e"):
         LogGridMadam([p], ratio=1e308)
+    small = torch.nn.Parameter(torch.randn(4, 4) * 1e-12)  # its smallest grid size underflows float32
+    with pytest.raises(ValueError, match="^ratio: the grid"):
+        LogGridMadam([small], ratio=1e30)

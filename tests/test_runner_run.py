@@ -130,7 +130,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path, monkeypatch) -> None:
-    from neurosim._io import write_json
+    from neurosim.files import write_json
 
     target = tmp_path / "metrics.json"
     write_json(target, {"a": 1})

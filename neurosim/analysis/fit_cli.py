@@ -221,7 +221,7 @@ def _load_snapshot(path: Path, projection: list[str] | None) -> dict[str, Any]:
 
 def _check_writable(out: Path) -> None:
     """The figure's folder must be writable or creatable (checked before any work)."""
-    from neurosim._io import unwritable
+    from neurosim.files import unwritable
 
     why = unwritable(out.parent)
     if why:

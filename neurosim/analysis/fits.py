@@ -5,41 +5,11 @@ likelihood and returns a :class:`FitReport` with log-likelihoods, AIC, BIC and
 Kolmogorov-Smirnov statistics, model comparison tests, bootstrap intervals and a
 Markdown table.
 
-Families (parameter names in ``FamilyFit.params``; ``ln`` is the natural log):
-
-=============== ========================================= ==================================
-family          density of size ``s``                     parameters
-=============== ========================================= ==================================
-``lognorm``     ``ln s ~ N(mu, sigma^2)``                 ``mu``, ``sigma`` (of ``ln s``)
-``norm``        ``s ~ N(mean, sd^2)``                     ``mean``, ``sd`` (size unit)
-``gamma``       scipy ``gamma(shape, scale=scale)``       ``shape``, ``scale``
-``weibull_min`` scipy ``weibull_min(shape, scale=scale)`` ``shape``, ``scale``
-``expon``       scipy ``expon(scale=scale)``              ``scale``
-``loguniform``  ``ln s ~ U(ln low, ln high)``             ``low``, ``high``
-``lognorm_mix2`` ``ln s ~ w1 N(mu1, sigma1^2) +``         ``w1, mu1, sigma1, mu2, sigma2``
-                ``(1-w1) N(mu2, sigma2^2)``               (sorted so that ``mu1 <= mu2``)
-=============== ========================================= ==================================
-
-The log-uniform law is what a multiplicative random walk between hard bounds
-tends to; the two-component log-normal mixture is the model Dorkenwald et al.
-(2022, eLife 11:e76120) prefer for spine-head volumes of mouse V1 L2/3 cells.
-
-Estimation (all maximum likelihood, location fixed at 0 for positive families,
-like ``scipy.stats.<family>.fit(x, floc=0)``):
-
-* closed forms for ``lognorm``, ``norm``, ``expon`` and ``loguniform`` (bounds are
-  the sample minimum and maximum);
-* ``gamma``: the profile-likelihood shape equation ``ln a - psi(a) = ln mean(s) -
-  mean(ln s)`` solved with :func:`scipy.optimize.brentq` (Choi & Wette 1969,
-  Technometrics 11:683), ``scale = mean(s) / a``;
-* ``weibull_min``: the shape equation ``sum(s^c ln s) / sum(s^c) - 1/c = mean(ln s)``
-  solved with brentq (Cohen 1965, Technometrics 7:579), ``scale = mean(s^c)^(1/c)``;
-* ``lognorm_mix2``: EM (Dempster, Laird & Rubin 1977, JRSS B 39:1) on ``ln s``
-  from several starts; above 4096 values the EM runs on a 4096-bin histogram of
-  ``ln s`` (weighted EM, Sheppard's correction ``h^2/12`` added to each variance),
-  then the exact log-likelihood is evaluated on the data once. Its likelihood is
-  converted back to size space by subtracting ``sum(ln s)`` (the Jacobian), so it
-  is comparable with the other families.
+The families, their parameters and how each is estimated are in
+:mod:`neurosim.analysis.families` (one class per family, in a registry). Every fit
+reports ``success`` and ``message`` (a closed form, a root finder that converged, an
+EM that stopped at its iteration cap, an optimiser's own message), as
+:func:`scipy.stats.fit` does.
 
 Zeros (synapses silenced by an additive rule) are a separate part of a hurdle
 model: the report counts them (``n_zero``, ``silent_fraction``) and the families
@@ -76,27 +46,16 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
-from neurosim.lns import ROUNDINGS, LogGrid
-
-FAMILIES: tuple[str, ...] = (
-    "lognorm",
-    "norm",
-    "gamma",
-    "weibull_min",
-    "expon",
-    "loguniform",
-    "lognorm_mix2",
+from neurosim.analysis import families as F
+from neurosim.analysis.families import (
+    FAMILIES,
+    PARAM_NAMES,
+    Fitted,
+    density_per_log_size,
+    level_probabilities,
+    ppf,
 )
-
-PARAM_NAMES: dict[str, tuple[str, ...]] = {
-    "lognorm": ("mu", "sigma"),
-    "norm": ("mean", "sd"),
-    "gamma": ("shape", "scale"),
-    "weibull_min": ("shape", "scale"),
-    "expon": ("scale",),
-    "loguniform": ("low", "high"),
-    "lognorm_mix2": ("w1", "mu1", "sigma1", "mu2", "sigma2"),
-}
+from neurosim.lns import ROUNDINGS, LogGrid
 
 #: Nested pairs ``(null, alternative)``: the null is a special case of the alternative.
 NESTED: tuple[tuple[str, str], ...] = (
@@ -110,11 +69,6 @@ MIN_POSITIVE = 20
 #: squares in the fits overflow or underflow float64. Rescale (choose another unit) outside it.
 SIZE_RANGE = (1e-100, 1e100)
 _BIG = 1e300  # objective value outside the model's support
-_HIST_BINS = 4096
-_LN2PI = math.log(2.0 * math.pi)
-_GL_T, _GL_W = np.polynomial.legendre.leggauss(16)
-_GL_T = 0.5 * (_GL_T + 1.0)  # nodes on [0, 1]
-_GL_W = 0.5 * _GL_W
 
 
 # ======================================================================= data
@@ -150,396 +104,32 @@ def _cont(x: np.ndarray) -> _Data:
     return _Data(x=x, lx=np.log(x))
 
 
-# ================================================================ densities
-def _cdf(name: str, p: dict[str, float], s: np.ndarray) -> np.ndarray:
-    """Model CDF at sizes ``s >= 0`` (``inf`` allowed)."""
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        if name == "lognorm":
-            return special.ndtr((np.log(s) - p["mu"]) / p["sigma"])
-        if name == "norm":
-            return special.ndtr((s - p["mean"]) / p["sd"])
-        if name == "gamma":
-            return special.gammainc(p["shape"], s / p["scale"])
-        if name == "weibull_min":
-            return -np.expm1(-((s / p["scale"]) ** p["shape"]))
-        if name == "expon":
-            return -np.expm1(-s / p["scale"])
-        if name == "loguniform":
-            la, lb = math.log(p["low"]), math.log(p["high"])
-            return np.clip((np.log(s) - la) / (lb - la), 0.0, 1.0)
-        if name == "lognorm_mix2":
-            ls = np.log(s)
-            return p["w1"] * special.ndtr((ls - p["mu1"]) / p["sigma1"]) + (
-                1.0 - p["w1"]
-            ) * special.ndtr((ls - p["mu2"]) / p["sigma2"])
-    raise ValueError(f"family: unknown {name!r}; allowed: {', '.join(FAMILIES)}")
-
-
-def _mix_logpdf_log(p: dict[str, float], v: np.ndarray) -> np.ndarray:
-    """Log density of the mixture in ``v = ln s`` space."""
-    l1 = math.log(p["w1"]) - math.log(p["sigma1"]) - 0.5 * ((v - p["mu1"]) / p["sigma1"]) ** 2
-    l2 = math.log1p(-p["w1"]) - math.log(p["sigma2"]) - 0.5 * ((v - p["mu2"]) / p["sigma2"]) ** 2
-    return np.logaddexp(l1, l2) - 0.5 * _LN2PI
-
-
-def _logpdf(name: str, p: dict[str, float], x: np.ndarray, lx: np.ndarray) -> np.ndarray:
-    """Model log density (per size unit) at positive sizes ``x`` with ``lx = ln x``."""
-    if name == "lognorm":
-        z = (lx - p["mu"]) / p["sigma"]
-        return -lx - math.log(p["sigma"]) - 0.5 * _LN2PI - 0.5 * z * z
-    if name == "norm":
-        z = (x - p["mean"]) / p["sd"]
-        return -math.log(p["sd"]) - 0.5 * _LN2PI - 0.5 * z * z
-    if name == "gamma":
-        a, sc = p["shape"], p["scale"]
-        return (a - 1.0) * lx - x / sc - a * math.log(sc) - special.gammaln(a)
-    if name == "weibull_min":
-        c, sc = p["shape"], p["scale"]
-        u = lx - math.log(sc)
-        return math.log(c) - math.log(sc) + (c - 1.0) * u - np.exp(c * u)
-    if name == "expon":
-        return -math.log(p["scale"]) - x / p["scale"]
-    if name == "loguniform":
-        la, lb = math.log(p["low"]), math.log(p["high"])
-        inside = (lx >= la - 1e-12) & (lx <= lb + 1e-12)
-        return np.where(inside, -lx - math.log(lb - la), -np.inf)
-    if name == "lognorm_mix2":
-        return _mix_logpdf_log(p, lx) - lx
-    raise ValueError(f"family: unknown {name!r}; allowed: {', '.join(FAMILIES)}")
-
-
-def _rvs(name: str, p: dict[str, float], n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` random sizes from the model (``norm`` is redrawn until positive)."""
-    if name == "lognorm":
-        return np.exp(rng.normal(p["mu"], p["sigma"], n))
-    if name == "norm":
-        out = rng.normal(p["mean"], p["sd"], n)
-        for _ in range(100):
-            bad = out <= 0
-            if not bad.any():
-                break
-            out[bad] = rng.normal(p["mean"], p["sd"], int(bad.sum()))
-        return np.abs(out) + (out == 0) * np.finfo(float).tiny
-    if name == "gamma":
-        return rng.gamma(p["shape"], p["scale"], n)
-    if name == "weibull_min":
-        return p["scale"] * rng.weibull(p["shape"], n)
-    if name == "expon":
-        return rng.exponential(p["scale"], n)
-    if name == "loguniform":
-        return np.exp(rng.uniform(math.log(p["low"]), math.log(p["high"]), n))
-    if name == "lognorm_mix2":
-        first = rng.random(n) < p["w1"]
-        v = np.where(
-            first, rng.normal(p["mu1"], p["sigma1"], n), rng.normal(p["mu2"], p["sigma2"], n)
-        )
-        return np.exp(v)
-    raise ValueError(f"family: unknown {name!r}; allowed: {', '.join(FAMILIES)}")
-
-
-def ppf(name: str, params: dict[str, float], q: np.ndarray) -> np.ndarray:
-    """Quantiles of a fitted family (continuous model) at probabilities ``q`` in (0, 1)."""
-    q = np.asarray(q, dtype=np.float64)
-    p = params
-    if name == "lognorm":
-        return np.exp(p["mu"] + p["sigma"] * special.ndtri(q))
-    if name == "norm":
-        return p["mean"] + p["sd"] * special.ndtri(q)
-    if name == "gamma":
-        return stats.gamma.ppf(q, p["shape"], scale=p["scale"])
-    if name == "weibull_min":
-        return stats.weibull_min.ppf(q, p["shape"], scale=p["scale"])
-    if name == "expon":
-        return -p["scale"] * np.log1p(-q)
-    if name == "loguniform":
-        la, lb = math.log(p["low"]), math.log(p["high"])
-        return np.exp(la + q * (lb - la))
-    if name == "lognorm_mix2":
-        lo = np.full(q.shape, min(p["mu1"] - 10 * p["sigma1"], p["mu2"] - 10 * p["sigma2"]))
-        hi = np.full(q.shape, max(p["mu1"] + 10 * p["sigma1"], p["mu2"] + 10 * p["sigma2"]))
-        for _ in range(60):  # bisection in ln s
-            mid = 0.5 * (lo + hi)
-            below = _cdf(name, p, np.exp(mid)) < q
-            lo = np.where(below, mid, lo)
-            hi = np.where(below, hi, mid)
-        return np.exp(0.5 * (lo + hi))
-    raise ValueError(f"family: unknown {name!r}; allowed: {', '.join(FAMILIES)}")
-
-
-def density_per_log_size(name: str, params: dict[str, float], s: np.ndarray) -> np.ndarray:
-    """Model density per unit ``ln s`` (``s * f(s)``) at sizes ``s > 0``."""
-    s = np.asarray(s, dtype=np.float64)
-    ls = np.log(s)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        return np.exp(_logpdf(name, params, s, ls) + ls)
-
-
-# ====================================================== continuous ML fits
-def _fit_gamma(x: np.ndarray, lx: np.ndarray) -> dict[str, float]:
-    mean = float(x.mean())
-    s = math.log(mean) - float(lx.mean())
-    if not s > 0:
-        raise ValueError("sizes: all positive values are equal; cannot fit gamma")
-
-    def g(a: float) -> float:
-        return math.log(a) - float(special.digamma(a)) - s
-
-    a0 = (3.0 - s + math.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
-    lo, hi = a0 / 2.0, a0 * 2.0
-    while g(lo) < 0:
-        lo /= 2.0
-    while g(hi) > 0:
-        hi *= 2.0
-    a = optimize.brentq(g, lo, hi, xtol=1e-14, rtol=1e-13)
-    return {"shape": float(a), "scale": mean / a}
-
-
-def _fit_weibull(lx: np.ndarray) -> dict[str, float]:
-    m = float(lx.mean())
-    z = lx - m
-    zmax = float(z.max())
-    if not z.std() > 0:
-        raise ValueError("sizes: all positive values are equal; cannot fit weibull_min")
-    zs = z - zmax
-
-    def g(c: float) -> float:
-        w = np.exp(c * zs)
-        return float(np.dot(w, z) / w.sum()) - 1.0 / c
-
-    c0 = math.pi / (math.sqrt(6.0) * float(z.std()))
-    lo, hi = c0 / 2.0, c0 * 2.0
-    while g(lo) > 0:
-        lo /= 2.0
-    while g(hi) < 0:
-        hi *= 2.0
-    c = optimize.brentq(g, lo, hi, xtol=1e-14, rtol=1e-13)
-    log_scale = m + zmax + math.log(float(np.exp(c * zs).mean())) / c
-    return {"shape": float(c), "scale": math.exp(log_scale)}
-
-
-def _em_mix2(v: np.ndarray, w: np.ndarray, extra_var: float = 0.0) -> dict[str, float]:
-    """Weighted EM for a two-component normal mixture of ``v`` (weights ``w``)."""
-    total = float(w.sum())
-    mean = float(np.dot(w, v) / total)
-    sd = math.sqrt(float(np.dot(w, (v - mean) ** 2) / total))
-    if not sd > 0:
-        raise ValueError("sizes: all positive values are equal; cannot fit lognorm_mix2")
-    var_floor = (1e-3 * sd) ** 2 + extra_var
-    order = np.argsort(v)
-    cw = np.cumsum(w[order]) / total
-    starts = []
-    for q in (0.25, 0.5, 0.75):
-        cut = v[order][min(int(np.searchsorted(cw, q)), v.size - 1)]
-        left = v <= cut
-        parts = []
-        for mask in (left, ~left):
-            ww = w[mask]
-            if ww.sum() <= 0:
-                break
-            mu = float(np.dot(ww, v[mask]) / ww.sum())
-            var = float(np.dot(ww, (v[mask] - mu) ** 2) / ww.sum())
-            parts.append((float(ww.sum()) / total, mu, math.sqrt(max(var, (0.1 * sd) ** 2))))
-        if len(parts) == 2:
-            starts.append((parts[0][0], parts[0][1], parts[0][2], parts[1][1], parts[1][2]))
-    starts.append((0.5, mean, 0.5 * sd, mean, 2.0 * sd))
-    def run(theta: tuple[float, ...], iters: int) -> tuple[float, tuple[float, ...]]:
-        w1, mu1, s1, mu2, s2 = theta
-        v1, v2 = s1 * s1, s2 * s2
-        ll_old = -np.inf
-        ll = -np.inf
-        for _ in range(iters):
-            l1 = math.log(w1) - 0.5 * math.log(v1) - 0.5 * (v - mu1) ** 2 / v1
-            l2 = math.log1p(-w1) - 0.5 * math.log(v2) - 0.5 * (v - mu2) ** 2 / v2
-            lse = np.logaddexp(l1, l2)
-            ll = float(np.dot(w, lse))
-            if ll - ll_old < 1e-9 * max(1.0, abs(ll)):
-                break
-            ll_old = ll
-            r1 = np.exp(l1 - lse) * w
-            r2 = w - r1
-            n1, n2 = float(r1.sum()), float(r2.sum())
-            if n1 <= 1e-9 * total or n2 <= 1e-9 * total:
-                break
-            w1 = min(max(n1 / total, 1e-12), 1 - 1e-12)
-            mu1 = float(np.dot(r1, v)) / n1
-            mu2 = float(np.dot(r2, v)) / n2
-            v1 = max(float(np.dot(r1, (v - mu1) ** 2)) / n1 + extra_var, var_floor)
-            v2 = max(float(np.dot(r2, (v - mu2) ** 2)) / n2 + extra_var, var_floor)
-        return ll, (w1, mu1, math.sqrt(v1), mu2, math.sqrt(v2))
-
-    # a short run from every start, then the best one to convergence
-    short = [run(t, 40) for t in starts]
-    best = run(max(short, key=lambda r: r[0])[1], 1000)
-    w1, mu1, s1, mu2, s2 = best[1]
-    if mu1 > mu2:
-        w1, mu1, s1, mu2, s2 = 1.0 - w1, mu2, s2, mu1, s1
-    return {"w1": w1, "mu1": mu1, "sigma1": s1, "mu2": mu2, "sigma2": s2}
-
-
-def _fit_mix2(lx: np.ndarray) -> dict[str, float]:
-    if lx.size <= _HIST_BINS:
-        return _em_mix2(lx, np.ones_like(lx))
-    lo, hi = float(lx.min()), float(lx.max())
-    counts, edges = np.histogram(lx, bins=_HIST_BINS, range=(lo, hi))
-    centres = 0.5 * (edges[:-1] + edges[1:])
-    keep = counts > 0
-    h = (hi - lo) / _HIST_BINS
-    return _em_mix2(centres[keep], counts[keep].astype(np.float64), extra_var=h * h / 12.0)
-
-
-def _fit_continuous(name: str, d: _Data) -> tuple[dict[str, float], float]:
-    """ML parameters and log-likelihood (size space) of one family."""
-    x, lx = d.x, d.lx
-    n = x.size
-    sum_lx = float(lx.sum())
-    if name == "lognorm":
-        mu = sum_lx / n
-        sigma = float(np.sqrt(np.mean((lx - mu) ** 2)))
-        if not sigma > 0:
-            raise ValueError("sizes: all positive values are equal; cannot fit")
-        ll = -0.5 * n * (_LN2PI + 2.0 * math.log(sigma)) - 0.5 * n - sum_lx
-        return {"mu": mu, "sigma": sigma}, ll
-    if name == "norm":
-        mean = float(x.mean())
-        sd = float(np.sqrt(np.mean((x - mean) ** 2)))
-        ll = -0.5 * n * (_LN2PI + 2.0 * math.log(sd)) - 0.5 * n
-        return {"mean": mean, "sd": sd}, ll
-    if name == "expon":
-        scale = float(x.mean())
-        return {"scale": scale}, -n * math.log(scale) - n
-    if name == "loguniform":
-        lo, hi = float(x[0]), float(x[-1])
-        return {"low": lo, "high": hi}, -sum_lx - n * math.log(math.log(hi / lo))
-    if name == "gamma":
-        p = _fit_gamma(x, lx)
-        a, sc = p["shape"], p["scale"]
-        ll = (a - 1.0) * sum_lx - n * a * math.log(sc) - n * special.gammaln(a) - x.sum() / sc
-        return p, float(ll)
-    if name == "weibull_min":
-        p = _fit_weibull(lx)
-        c, sc = p["shape"], p["scale"]
-        u = lx - math.log(sc)
-        ll = n * math.log(c / sc) + (c - 1.0) * float(u.sum()) - float(np.exp(c * u).sum())
-        return p, ll
-    if name == "lognorm_mix2":
-        p = _fit_mix2(lx)
-        return p, float(_mix_logpdf_log(p, lx).sum()) - sum_lx
-    raise ValueError(f"family: unknown {name!r}; allowed: {', '.join(FAMILIES)}")
-
-
 # ============================================================ binned fits
-def level_probabilities(
-    name: str, params: dict[str, float], grid: LogGrid, rounding: str = "nearest"
-) -> np.ndarray:
-    """Probability of each grid level under a continuous model after rounding.
-
-    Parameters
-    ----------
-    name, params:
-        Family name and its parameters (as in :attr:`FamilyFit.params`).
-    grid:
-        The log grid; its end levels are open (they absorb everything beyond).
-    rounding:
-        ``"nearest"`` (each level owns the interval between its log-midpoints) or
-        ``"stochastic"`` (triangular kernel in level position).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``grid.levels`` probabilities summing to 1.
-    """
-    L = grid.levels
-    ln_sizes = np.log(grid.sizes())
-    if rounding == "nearest":
-        edges = np.exp(ln_sizes[:-1] + 0.5 * grid.step)
-        F = _cdf(name, params, edges)
-        p = np.diff(np.concatenate(([0.0], F, [1.0])))
-    elif rounding == "stochastic":
-        pos = np.arange(L - 1)[:, None] + _GL_T[None, :]
-        s = grid.w_max * np.exp((pos - (L - 1)) * grid.step)
-        D = _cdf(name, params, s) @ _GL_W
-        p = np.concatenate(([D[0]], np.diff(D), [1.0 - D[-1]]))
-    else:
-        raise ValueError(f"rounding: must be one of {ROUNDINGS}, got {rounding!r}")
-    return np.clip(np.nan_to_num(p, nan=0.0), 0.0, 1.0)
-
-
-def _to_vec(name: str, p: dict[str, float]) -> np.ndarray:
-    ln = math.log
-    if name == "lognorm":
-        return np.array([p["mu"], ln(p["sigma"])])
-    if name == "norm":
-        return np.array([p["mean"], ln(p["sd"])])
-    if name in ("gamma", "weibull_min"):
-        return np.array([ln(p["shape"]), ln(p["scale"])])
-    if name == "expon":
-        return np.array([ln(p["scale"])])
-    if name == "loguniform":
-        return np.array([ln(p["low"]), ln(p["high"])])
-    w1 = min(max(p["w1"], 1e-6), 1 - 1e-6)
-    return np.array([ln(w1 / (1 - w1)), p["mu1"], ln(p["sigma1"]), p["mu2"], ln(p["sigma2"])])
-
-
-def _from_vec(name: str, v: np.ndarray) -> dict[str, float]:
-    e = np.exp
-    if name == "lognorm":
-        return {"mu": float(v[0]), "sigma": float(e(v[1]))}
-    if name == "norm":
-        return {"mean": float(v[0]), "sd": float(e(v[1]))}
-    if name in ("gamma", "weibull_min"):
-        return {"shape": float(e(v[0])), "scale": float(e(v[1]))}
-    if name == "expon":
-        return {"scale": float(e(v[0]))}
-    if name == "loguniform":
-        return {"low": float(e(v[0])), "high": float(e(v[1]))}
-    p = {
-        "w1": float(special.expit(v[0])),
-        "mu1": float(v[1]),
-        "sigma1": float(e(v[2])),
-        "mu2": float(v[3]),
-        "sigma2": float(e(v[4])),
-    }
-    if p["mu1"] > p["mu2"]:
-        p = {"w1": 1 - p["w1"], "mu1": p["mu2"], "sigma1": p["sigma2"], "mu2": p["mu1"],
-             "sigma2": p["sigma1"]}
-    return p
-
-
-def _fit_binned(name: str, d: _Data) -> tuple[dict[str, float], float]:
+def _fit_binned(name: str, d: _Data) -> Fitted:
     grid = d.grid
     counts = d.counts()
     occ = counts > 0
     if occ.sum() < 2:
         raise ValueError("sizes: all values sit on one grid level; cannot fit")
-    ln_sizes = np.log(grid.sizes())
-    if name == "loguniform":
-        idx = np.flatnonzero(occ)
-        start = {
-            "low": math.exp(ln_sizes[idx[0]] - 0.5 * grid.step),
-            "high": math.exp(ln_sizes[idx[-1]] + 0.5 * grid.step),
-        }
-    else:
-        # continuous fit of the decoded sizes, jittered within their level (deterministic)
-        u = (np.arange(d.n) + 0.5) / d.n - 0.5
-        jitter = np.random.default_rng(0).permutation(u) * grid.step
-        start = _fit_continuous(name, _cont(np.exp(ln_sizes[d.levels] + jitter)))[0]
+    fam = F.family(name)
+    start = fam.binned_start(grid, d.levels)
     c = counts[occ].astype(np.float64)
 
     def nll(v: np.ndarray) -> float:
         try:
-            p = level_probabilities(name, _from_vec(name, v), grid, d.rounding)[occ]
+            p = level_probabilities(name, fam.from_vec(v), grid, d.rounding)[occ]
         except (ValueError, OverflowError, ZeroDivisionError):
             return _BIG
-        if name == "loguniform" and v[1] <= v[0]:
+        if not fam.valid_vec(v):
             return _BIG
         if np.any(p <= 0):
             return _BIG
         return -float(np.dot(c, np.log(p)))
 
-    v0 = _to_vec(name, start)
-    best = None
-    if name != "loguniform":  # smooth in its parameters: quasi-Newton is fastest
-        best = optimize.minimize(nll, v0, method="BFGS", options={"gtol": 1e-6})
+    v0 = fam.to_vec(start)
+    best, method = None, ""
+    if fam.smooth:  # smooth in its parameters: quasi-Newton is fastest
+        best, method = optimize.minimize(nll, v0, method="BFGS", options={"gtol": 1e-6}), "BFGS"
         if not np.isfinite(best.fun):
             best = None
     if best is None or not best.success:
@@ -548,11 +138,16 @@ def _fit_binned(name: str, d: _Data) -> tuple[dict[str, float], float]:
             options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 2000 * v0.size},
         )
         if best is None or res.fun <= best.fun:
-            best = res
-    return _from_vec(name, best.x), -float(best.fun)
+            best, method = res, "Nelder-Mead"
+    return Fitted(fam.from_vec(best.x), -float(best.fun), bool(best.success), f"{method}: {best.message}")
 
 
-def _fit(name: str, d: _Data) -> tuple[dict[str, float], float]:
+def _fit_continuous(name: str, d: _Data) -> Fitted:
+    """ML parameters and log-likelihood (size space) of one family."""
+    return F.family(name).fit(d.x, d.lx)
+
+
+def _fit(name: str, d: _Data) -> Fitted:
     return _fit_binned(name, d) if d.binned else _fit_continuous(name, d)
 
 
@@ -562,7 +157,7 @@ def _pointwise(name: str, p: dict[str, float], d: _Data) -> np.ndarray:
         with np.errstate(divide="ignore"):
             return np.log(level_probabilities(name, p, d.grid, d.rounding))[d.levels]
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        return _logpdf(name, p, d.x, d.lx)
+        return F.family(name).logpdf(p, d.x, d.lx)
 
 
 def _ks(name: str, p: dict[str, float], d: _Data) -> float:
@@ -570,14 +165,15 @@ def _ks(name: str, p: dict[str, float], d: _Data) -> float:
         model = np.cumsum(level_probabilities(name, p, d.grid, d.rounding))
         emp = np.cumsum(d.counts()) / d.n
         return float(np.max(np.abs(emp - model)[:-1]))
-    F = _cdf(name, p, d.x)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        cdf = F.family(name).cdf(p, d.x)
     n = d.x.size
     i = np.arange(1, n + 1)
-    return float(max(np.max(i / n - F), np.max(F - (i - 1) / n)))
+    return float(max(np.max(i / n - cdf), np.max(cdf - (i - 1) / n)))
 
 
 def _simulate(name: str, p: dict[str, float], d: _Data, rng: np.random.Generator) -> _Data:
-    x = _rvs(name, p, d.n, rng)
+    x = F.family(name).rvs(p, d.n, rng)
     if d.binned:
         return _Data(levels=d.grid.encode(x, d.rounding, generator=rng), grid=d.grid,
                      rounding=d.rounding)
@@ -614,6 +210,10 @@ class FamilyFit:
         Number of free parameters ``k``.
     gof_pvalue:
         Monte Carlo goodness-of-fit p value, once :meth:`FitReport.gof` ran.
+    success, message:
+        Whether the estimate converged, and how (a closed form, a root finder, an EM
+        that stopped at its iteration cap, an optimiser's message), as
+        :func:`scipy.stats.fit` reports.
     """
 
     family: str
@@ -624,6 +224,8 @@ class FamilyFit:
     ks: float
     n_params: int
     gof_pvalue: float | None = None
+    success: bool = True
+    message: str = ""
 
 
 @dataclass
@@ -644,11 +246,6 @@ class Comparison:
     pvalue: float
     favoured: str | None
     n_boot: int | None = None
-
-
-def _check_family(name: str) -> None:
-    if name not in FAMILIES:
-        raise ValueError(f"family: unknown {name!r}; allowed: {', '.join(FAMILIES)}")
 
 
 @dataclass
@@ -689,7 +286,7 @@ class FitReport:
         return None if self._data is None else self._data.levels
 
     def _need(self, family: str) -> FamilyFit:
-        _check_family(family)
+        F.family(family)
         if family not in self.results:
             fitted = ", ".join(self.results)
             raise ValueError(f"family: {family!r} was not fitted; fitted: {fitted}")
@@ -757,7 +354,7 @@ class FitReport:
         hits = 0
         for _ in range(int(n_boot)):
             sim = _simulate(null, self.results[null].params, d, rng)
-            lr_b = 2.0 * (_fit(alt, sim)[1] - _fit(null, sim)[1])
+            lr_b = 2.0 * (_fit(alt, sim).loglik - _fit(null, sim).loglik)
             hits += lr_b >= lr - 1e-9 * max(1.0, abs(lr))
         pval = (1 + hits) / (n_boot + 1)
         return Comparison(a, b, "lr-bootstrap", lr, pval, alt if pval < alpha else null,
@@ -806,7 +403,7 @@ class FitReport:
             raise ValueError(f"level: must be in (0, 1), got {level!r}")
         rng = np.random.default_rng(seed)
         vals = np.array(
-            [_fit(family, _resample(self._data, rng))[0][param] for _ in range(int(n_boot))]
+            [_fit(family, _resample(self._data, rng)).params[param] for _ in range(int(n_boot))]
         )
         q = (1.0 - level) / 2.0
         lo, hi = np.quantile(vals, [q, 1.0 - q])
@@ -830,7 +427,7 @@ class FitReport:
         hits = 0
         for _ in range(int(n_mc)):
             sim = _simulate(family, fit.params, self._data, rng)
-            p_b = _fit(family, sim)[0]
+            p_b = _fit(family, sim).params
             hits += _ks(family, p_b, sim) >= fit.ks
         fit.gof_pvalue = (1 + hits) / (n_mc + 1)
         return fit.gof_pvalue
@@ -979,16 +576,19 @@ def fit_sizes(
     m = data.n
     results = {}
     for name in fams:
-        params, ll = _fit(name, data)
+        fitted = _fit(name, data)
+        ll = fitted.loglik
         k = len(PARAM_NAMES[name])
         results[name] = FamilyFit(
             family=name,
-            params={key: float(params[key]) for key in PARAM_NAMES[name]},
+            params={key: float(fitted.params[key]) for key in PARAM_NAMES[name]},
             loglik=float(ll),
             aic=2.0 * k - 2.0 * ll,
             bic=k * math.log(m) - 2.0 * ll,
-            ks=_ks(name, params, data),
+            ks=_ks(name, fitted.params, data),
             n_params=k,
+            success=fitted.success,
+            message=fitted.message,
         )
     return FitReport(
         results=results,

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -22,8 +22,8 @@ if "matplotlib.pyplot" not in sys.modules:
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from neurosim._io import atomic_path  # noqa: E402
-from neurosim.analysis import fits  # noqa: E402
+from neurosim.analysis import families as F  # noqa: E402
+from neurosim.files import atomic_path  # noqa: E402
 from neurosim.lns import LogGrid  # noqa: E402
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def _reference_curve(reference: Reference, s: np.ndarray) -> tuple[str, np.ndarr
 
 
 def plot_fit(
-    report: fits.FitReport,
+    report: Any,  # a neurosim.analysis.fits.FitReport (not imported: fits imports this module)
     ax: Axes | None = None,
     reference: Reference | None = None,
     families: list[str] | None = None,
@@ -70,7 +70,7 @@ def plot_fit(
     Parameters
     ----------
     report:
-        A :class:`~neurosim.analysis.fits.FitReport`.
+        A :class:`~neurosim.analysis.FitReport`.
     ax:
         Axes to draw on (default: a new figure).
     reference:
@@ -101,7 +101,7 @@ def plot_fit(
         edges = np.exp(np.concatenate((ln_s - 0.5 * g.step, [ln_s[-1] + 0.5 * g.step])))
         ax.stairs(frac / g.step, edges, fill=True, alpha=0.35, color="0.4", label="data (levels)")
         for name in fams:
-            p = fits.level_probabilities(name, report.results[name].params, g, report.rounding)
+            p = F.level_probabilities(name, report.results[name].params, g, report.rounding)
             ax.plot(g.sizes(), p / g.step, marker="o", ms=3, lw=1, label=f"{name} (binned)")
         lo, hi = edges[0], edges[-1]
     else:
@@ -112,7 +112,7 @@ def plot_fit(
         lo, hi = np.exp(lo_l), np.exp(hi_l)
         s = np.exp(np.linspace(lo_l, hi_l, 400))
         for name in fams:
-            ax.plot(s, fits.density_per_log_size(name, report.results[name].params, s), lw=1.5,
+            ax.plot(s, F.density_per_log_size(name, report.results[name].params, s), lw=1.5,
                     label=name)
     if reference is not None:
         s = np.exp(np.linspace(np.log(lo), np.log(hi), 400))
@@ -131,7 +131,7 @@ def plot_fit(
 
 
 def plot_qq(
-    report: fits.FitReport,
+    report: Any,  # a neurosim.analysis.fits.FitReport (not imported: fits imports this module)
     family: str = "lognorm",
     ax: Axes | None = None,
     unit: str | None = None,
@@ -151,7 +151,7 @@ def plot_qq(
     idx = np.unique(np.linspace(0, n - 1, min(n, max_points)).round().astype(int))
     q = (idx + 0.5) / n
     with np.errstate(divide="ignore"):
-        theo = np.log(fits.ppf(family, report.results[family].params, q))
+        theo = np.log(F.ppf(family, report.results[family].params, q))
     emp = np.log(x[idx])
     ax.plot(theo, emp, ".", ms=3, label="data")
     ok = np.isfinite(theo)
@@ -187,7 +187,7 @@ def plot_level_occupancy(
 
 
 def plot_runs(
-    reports: Mapping[str, fits.FitReport],
+    reports: Mapping[str, Any],  # FitReports
     families: list[str] | None = None,
     reference: Reference | None = None,
     unit: str | None = None,

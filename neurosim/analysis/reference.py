@@ -40,6 +40,13 @@ KINDS: tuple[str, ...] = (
 _LOG_BASES = {"e": 1.0, "10": math.log(10.0), "2": math.log(2.0)}
 
 
+#: The references a run's analysis compares with by default: shapes (Song et al. 2005,
+#: Dorkenwald et al. 2022), precision (Bartol et al. 2015, Samavat et al. 2024) and
+#: dynamics (Loewenstein et al. 2011).
+DEFAULT_REFERENCES: tuple[str, ...] = (
+    "bartol2015", "song2005", "dorkenwald2022", "samavat2024", "loewenstein2011",
+)
+
 @dataclass(frozen=True)
 class RefValue:
     """One published (or derived) number with its provenance.
@@ -194,8 +201,9 @@ def with_shape() -> list[str]:
     return [k for k in available() if load(k).shape is not None]
 
 
-def _mixture_ln(ref: Reference) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Means, sds (natural-log units) and weights of a log-normal mixture reference."""
+def mixture_ln(ref: str | Reference) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Means, sds (natural-log units) and weights of a shaped reference (one component for a log-normal)."""
+    ref = _as_ref(ref)
     shape = ref.shape or {}
     scale = _LOG_BASES[str(shape.get("log_base", "e"))]
     if shape.get("family") == "lognormal":
@@ -225,20 +233,20 @@ def sigma_ln(ref: str | Reference) -> float:
     >>> round(sigma_ln("song2005"), 2)
     0.94
     """
-    m, s, w = _mixture_ln(_as_ref(ref))
+    m, s, w = mixture_ln(_as_ref(ref))
     mean = float(np.sum(w * m))
     return float(math.sqrt(np.sum(w * (s**2 + m**2)) - mean**2))
 
 
 def component_sigmas_ln(ref: str | Reference) -> list[float]:
     """Natural-log standard deviation of each component of a reference's shape."""
-    _, s, _ = _mixture_ln(_as_ref(ref))
+    _, s, _ = mixture_ln(_as_ref(ref))
     return [float(x) for x in s]
 
 
 def median_ln(ref: str | Reference) -> float:
     """Median of the natural log of size under a reference's shape (ln of its unit)."""
-    m, s, w = _mixture_ln(_as_ref(ref))
+    m, s, w = mixture_ln(_as_ref(ref))
     if len(m) == 1:
         return float(m[0])
 
@@ -257,7 +265,7 @@ def standardised_cdf(ref: str | Reference) -> Callable[[np.ndarray], np.ndarray]
     two-component mixture for Dorkenwald et al. (2022).
     """
     r = _as_ref(ref)
-    m, s, w = _mixture_ln(r)
+    m, s, w = mixture_ln(r)
     med = median_ln(r)
     mc = m - med
 

@@ -71,23 +71,19 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from neurosim._io import write_json, write_text
 from neurosim.analysis import reference
 from neurosim.analysis.biology import BiologyComparison, compare_with_references
 from neurosim.analysis.dynamics import ChangeScaling, size_change_scaling
 from neurosim.analysis.fits import FitReport, fit_sizes
 from neurosim.analysis.precision import PrecisionReport, precision_report
+from neurosim.files import write_json, write_text
 from neurosim.lns import ROUNDINGS, LogGrid
 
 #: Most sizes resampled by a bootstrap (m-out-of-n above this; see the module notes).
 BOOT_CAP: int = 20_000
 #: Most (size, change) pairs used for the size-change scaling.
 DYNAMICS_CAP: int = 100_000
-#: Default references: shapes (Song 2005, Dorkenwald 2022), precision (Bartol 2015,
-#: Samavat 2024) and dynamics (Loewenstein 2011).
-DEFAULT_REFERENCES: tuple[str, ...] = (
-    "bartol2015", "song2005", "dorkenwald2022", "samavat2024", "loewenstein2011",
-)
+DEFAULT_REFERENCES = reference.DEFAULT_REFERENCES
 
 _SHORT = {
     "bartol2015": "Bartol et al. 2015",
@@ -435,7 +431,7 @@ def _dynamics(
 def _ref_density(key: str, centre_ln: float) -> Any:
     """Reference shape as a density per unit ln size, its median moved to ``centre_ln``."""
     ref = reference.load(key)
-    m, s, w = reference._mixture_ln(ref)
+    m, s, w = reference.mixture_ln(ref)
     mc = m - reference.median_ln(ref) + centre_ln
 
     def f(x: np.ndarray) -> np.ndarray:
@@ -705,7 +701,7 @@ def _mixture_table(parts: list[tuple[str, SnapshotAnalysis]]) -> str:
     ]
     try:
         ref = reference.load("dorkenwald2022")
-        m, s, w = reference._mixture_ln(ref)
+        m, s, w = reference.mixture_ln(ref)
         ver = "verified" if all(ref.values[v].verified for v in _shape_names(ref)) else "unverified"
         lines.append(f"| Dorkenwald et al. 2022 ({ref.measured}, {ver}) | {w[0]:.3f} | {s[0]:.3f} | "
                      f"{s[1]:.3f} | {m[1] - m[0]:.3f} |")

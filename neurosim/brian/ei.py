@@ -31,17 +31,26 @@ from typing import Any
 
 import numpy as np
 
+from neurosim import validate as V
 from neurosim.brian.record import (
+    MODE,
     SnapshotRecorder,
     SpikingResult,
     brian_device,
     build_and_run,
-    check_mode,
     level_metrics,
     size_metrics,
     spike_stats,
 )
-from neurosim.rules.stdp import SpikingRule, check_number, check_time, make_rule
+from neurosim.rules.quantities import check_time
+from neurosim.rules.stdp import SpikingRule, make_rule
+
+#: Keyword arguments of :func:`run_ei_network` a config may set, with their checks (defaults: the signature).
+PARAMS = {
+    "n_e": V.Param(V.integral(ge=1), "excitatory neurons"),
+    "n_i": V.Param(V.integral(ge=1), "inhibitory neurons"),
+    "mode": MODE,
+}
 
 
 def ei_constants() -> dict[str, Any]:
@@ -119,11 +128,10 @@ def run_ei_network(
     """
     import brian2 as b2
 
-    check_mode(mode)
+    v = V.apply(PARAMS, dict(n_e=n_e, n_i=n_i, mode=mode))
+    n_e, n_i = v["n_e"], v["n_i"]
     duration = check_time("duration", 10 * b2.second if duration is None else duration)
     every = check_time("snapshot_every", duration / 10 if snapshot_every is None else snapshot_every)
-    n_e = int(check_number("n_e", n_e, ge=1))
-    n_i = int(check_number("n_i", n_i, ge=1))
     rule.check_sign(1, where="E->E synapses")
     if isinstance(inhibitory_rule, str):
         if inhibitory_rule != "vogels":

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from neurosim import validate as V
 from neurosim.snapshot import Projection, from_synapses
 
 MODES = ("runtime", "standalone")
@@ -54,9 +55,11 @@ class SpikingResult:
 
 
 def check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise ValueError(f"mode: must be one of {MODES}, got {mode!r}")
-    return mode
+    """``"runtime"`` or ``"standalone"``."""
+    return V.choice("mode", mode, MODES)
+
+
+MODE = V.Param(V.one_of(*MODES), "Brian2 device: runtime code generation, or compiled C++ standalone")
 
 
 @contextlib.contextmanager

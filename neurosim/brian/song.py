@@ -30,19 +30,31 @@ from typing import Any
 
 import numpy as np
 
+from neurosim import validate as V
 from neurosim.brian.record import (
+    MODE,
     SnapshotRecorder,
     SpikingResult,
     brian_device,
     build_and_run,
-    check_mode,
     level_metrics,
     size_metrics,
     spike_stats,
 )
-from neurosim.rules.stdp import SpikingRule, check_number, check_time
+from neurosim.rules.quantities import check_time
+from neurosim.rules.stdp import SpikingRule
 
 SONG_W_MAX = 0.01
+
+#: Keyword arguments of :func:`run_song` a config may set, with their checks (defaults: the signature).
+PARAMS = {
+    "n_inputs": V.Param(V.integral(ge=1), "Poisson inputs onto the one neuron"),
+    "duplicate": V.Param(V.flag, "two synapses per input (for pair precision)"),
+    "pair_start": V.Param(V.one_of("independent", "identical"), "initial sizes of a pair (with duplicate)"),
+    "inputs": V.Param(V.one_of("poisson", "pregenerated"),
+                      "PoissonGroup, or the same statistics drawn in advance (faster in standalone)"),
+    "mode": MODE,
+}
 
 
 def song_constants() -> dict[str, Any]:
@@ -142,13 +154,12 @@ def run_song(
     """
     import brian2 as b2
 
-    check_mode(mode)
+    v = V.apply(PARAMS, dict(n_inputs=n_inputs, duplicate=duplicate, pair_start=pair_start, inputs=inputs,
+                             mode=mode))
+    n_inputs = v["n_inputs"]
     duration = check_time("duration", 100 * b2.second if duration is None else duration)
     every = check_time("snapshot_every", 10 * b2.second if snapshot_every is None else snapshot_every)
-    n_inputs = int(check_number("n_inputs", n_inputs, ge=1))
     rule.check_sign(1, where="Song input synapses")
-    if pair_start not in ("independent", "identical"):
-        raise ValueError(f"pair_start: must be 'independent' or 'identical', got {pair_start!r}")
     if pair_start == "identical" and not duplicate:
         raise ValueError("pair_start: 'identical' needs duplicate=True (two synapses per input)")
     c = song_constants()

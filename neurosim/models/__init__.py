@@ -24,6 +24,7 @@ from typing import Any
 
 from torch import nn
 
+from neurosim import validate as V
 from neurosim.models.mlp import DaleMLP
 from neurosim.models.rnn import DaleRNN, spectral_radius, svd_entropy
 from neurosim.models.snn import SURROGATES, SpikingMLP, spike, surrogate_derivative
@@ -44,12 +45,19 @@ __all__ = [
 #: Model kind -> class, for :func:`build`.
 KINDS: dict[str, type[nn.Module]] = {"mlp": DaleMLP, "rnn": DaleRNN, "snn": SpikingMLP}
 
-#: Defaults :func:`build` supplies for the size arguments that the classes require.
+#: Defaults :func:`build` supplies for the hidden sizes, which the feedforward classes require
+#: positionally; every other default is in the class's signature (see :func:`defaults`).
 BUILD_DEFAULTS: dict[str, dict[str, Any]] = {
-    "mlp": {"hidden": (128,)},
-    "rnn": {"n_rec": 128},
-    "snn": {"hidden": (128,)},
+    "mlp": {"hidden": [128]},
+    "snn": {"hidden": [128]},
 }
+
+
+def defaults(kind: str) -> dict[str, Any]:
+    """Every keyword default :func:`build` uses for ``kind`` (the one source the config schema reads)."""
+    cls = KINDS[kind]
+    sig = {k: v for k, v in V.signature_defaults(cls).items() if k in cls.PARAMS}
+    return {**sig, **BUILD_DEFAULTS.get(kind, {})}
 
 
 def build(kind: str, n_in: int, n_out: int, **kwargs: Any) -> nn.Module:
@@ -57,7 +65,7 @@ def build(kind: str, n_in: int, n_out: int, **kwargs: Any) -> nn.Module:
     ``"snn"`` (:class:`SpikingMLP`).
 
     ``kwargs`` are the class's keyword arguments (``hidden`` for mlp/snn, default
-    ``(128,)``; ``n_rec`` for rnn, default 128; ``dale``, ``inhibitory_fraction``,
+    ``[128]``; ``n_rec`` for rnn, default 100; ``dale``, ``inhibitory_fraction``,
     ...). A list given for ``hidden`` (as TOML gives) is accepted.
 
     Raises
@@ -66,12 +74,11 @@ def build(kind: str, n_in: int, n_out: int, **kwargs: Any) -> nn.Module:
         For an unknown kind, an unknown keyword (naming it and the allowed ones) or
         a bad value (naming the parameter and what is allowed).
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind: must be one of {', '.join(repr(k) for k in KINDS)}, got {kind!r}")
+    V.choice("kind", kind, KINDS)
     cls = KINDS[kind]
     allowed = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "n_in", "n_out")]
     for key in kwargs:
         if key not in allowed:
             raise ValueError(f"unknown parameter {key!r} for kind {kind!r}; allowed: {', '.join(allowed)}")
-    args = {**BUILD_DEFAULTS[kind], **kwargs}
+    args = {**BUILD_DEFAULTS.get(kind, {}), **kwargs}
     return cls(n_in=n_in, n_out=n_out, **args)

@@ -10,50 +10,33 @@ Dale layer's excitatory columns (half-normal sizes of std ``gain / sqrt(n_in)``)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
+from neurosim import validate as V
 from neurosim.dale import DaleLinear, ei_signs
-from neurosim.rules._common import check_real as check_real  # one validator for rules and models
 
 INPUT_SIGNS: tuple[str, ...] = ("excitatory", "ei")
 
 
 # ------------------------------------------------------------------ checks
-def check_int(name: str, value: Any, *, ge: int = 1) -> int:
-    """``value`` as an int ``>= ge``, else a one-line ``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < ge:
-        raise ValueError(f"{name}: must be an integer >= {ge}, got {value!r}")
-    return int(value)
+def check_hidden(name: str, hidden: Any) -> list[int]:
+    """Hidden layer sizes: a non-empty list or tuple of integers >= 1 (as a list)."""
+    return V.int_list(name, hidden)
 
 
-def check_fraction(value: Any) -> float:
-    """The inhibitory fraction, in ``[0, 1)``."""
-    ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok_type or not (0.0 <= value < 1.0):
-        raise ValueError(f"inhibitory_fraction: must be a number in [0, 1), got {value!r}")
-    return float(value)
+#: Keyword arguments shared by the models, with their checks (defaults live in the signatures).
+DALE = V.Param(V.flag, "sign-constrained (Dale) layers; false = the matched ANN")
+INHIBITORY_FRACTION = V.Param(V.bounded(ge=0.0, lt=1.0), "fraction of inhibitory units")
+HIDDEN = V.Param(check_hidden, "hidden layer sizes")
+INPUT_SIGN = V.Param(V.one_of(*INPUT_SIGNS), "inputs all excitatory, or split E/I")
 
 
-def check_choice(name: str, value: Any, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name}: must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}")
-    return value
-
-
-def check_hidden(hidden: Any) -> tuple[int, ...]:
-    """Hidden layer sizes: an int or a non-empty sequence of ints, each >= 1."""
-    if isinstance(hidden, int) and not isinstance(hidden, bool):
-        hidden = (hidden,)
-    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or len(hidden) == 0:
-        raise ValueError(f"hidden: must be a non-empty sequence of integers >= 1, got {hidden!r}")
-    for h in hidden:
-        if isinstance(h, bool) or not isinstance(h, int) or h < 1:
-            raise ValueError(f"hidden: every size must be an integer >= 1, got {hidden!r}")
-    return tuple(int(h) for h in hidden)
+def checked(params: dict[str, V.Param], **values: Any) -> dict[str, Any]:
+    """The model's keyword arguments, each checked by its entry in ``params``."""
+    return V.apply(params, values)
 
 
 def check_generator(generator: Any) -> torch.Generator | None:
@@ -86,7 +69,7 @@ def unit_signs(n: int, inhibitory_fraction: float, what: str) -> torch.Tensor:
 
 def input_signs(n_in: int, input_sign: str, inhibitory_fraction: float) -> torch.Tensor:
     """Signs of the network's inputs: all +1 (``"excitatory"``) or an E/I split (``"ei"``)."""
-    check_choice("input_sign", input_sign, INPUT_SIGNS)
+    V.choice("input_sign", input_sign, INPUT_SIGNS)
     if input_sign == "excitatory":
         return torch.ones(n_in)
     return unit_signs(n_in, inhibitory_fraction, "input_sign='ei'")

@@ -36,6 +36,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from neurosim import validate as V
 from neurosim.models import _common as C
 
 __all__ = ["DaleMLP"]
@@ -79,17 +80,18 @@ class DaleMLP(nn.Module):
     torch.Size([5, 10])
     """
 
+    PARAMS = {"hidden": C.HIDDEN, "dale": C.DALE, "inhibitory_fraction": C.INHIBITORY_FRACTION,
+              "input_sign": C.INPUT_SIGN}
+
     def __init__(self, n_in: int, hidden: Sequence[int], n_out: int, *, dale: bool = True,
                  inhibitory_fraction: float = 0.2, input_sign: str = "excitatory",
                  generator: torch.Generator | None = None, device: Any = None) -> None:
         super().__init__()
-        n_in = C.check_int("n_in", n_in)
-        n_out = C.check_int("n_out", n_out)
-        hidden_t = C.check_hidden(hidden)
-        if not isinstance(dale, bool):
-            raise ValueError(f"dale: must be True or False, got {dale!r}")
-        frac = C.check_fraction(inhibitory_fraction)
-        C.check_choice("input_sign", input_sign, C.INPUT_SIGNS)
+        n_in = V.integer("n_in", n_in, ge=1)
+        n_out = V.integer("n_out", n_out, ge=1)
+        v = C.checked(self.PARAMS, hidden=(hidden,) if isinstance(hidden, int) else hidden, dale=dale,
+                      inhibitory_fraction=inhibitory_fraction, input_sign=input_sign)
+        hidden_t, frac = tuple(v["hidden"]), v["inhibitory_fraction"]
         generator = C.check_generator(generator)
         dev = C.resolve_device(device)
         self.n_in, self.hidden, self.n_out = n_in, hidden_t, n_out

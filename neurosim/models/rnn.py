@@ -48,6 +48,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from neurosim import validate as V
 from neurosim.models import _common as C
 
 __all__ = ["DaleRNN", "spectral_radius", "svd_entropy"]
@@ -95,7 +96,8 @@ class DaleRNN(nn.Module):
     Parameters
     ----------
     n_in, n_rec, n_out:
-        Inputs, recurrent units (E and I together) and outputs, each >= 1.
+        Inputs, recurrent units (E and I together; default 100, as in Song et al. 2016) and
+        outputs (default 3: fixate and two choices), each >= 1.
     dale:
         Sign-constrained (``True``) or the matched signed ANN (``False``).
     inhibitory_fraction:
@@ -127,23 +129,26 @@ class DaleRNN(nn.Module):
     torch.Size([10, 4, 3])
     """
 
-    def __init__(self, n_in: int, n_rec: int, n_out: int, *, dale: bool = True,
+    PARAMS = {"n_rec": V.Param(V.integral(ge=1), "recurrent units (E and I)"), "dale": C.DALE,
+              "inhibitory_fraction": C.INHIBITORY_FRACTION,
+              "tau": V.Param(V.bounded(gt=0.0), "membrane time constant (s)"),
+              "dt": V.Param(V.bounded(gt=0.0), "Euler time step (s)"),
+              "noise_std": V.Param(V.bounded(ge=0.0), "recurrent noise standard deviation"),
+              "spectral_radius": V.Param(V.bounded(gt=0.0), "spectral radius of the initial recurrent matrix")}
+
+    def __init__(self, n_in: int, n_rec: int = 100, n_out: int = 3, *, dale: bool = True,
                  inhibitory_fraction: float = 0.2, tau: float = 0.1, dt: float = 0.02,
                  noise_std: float = 0.1, spectral_radius: float = 1.0,
                  generator: torch.Generator | None = None, device: Any = None) -> None:
         super().__init__()
-        n_in = C.check_int("n_in", n_in)
-        n_rec = C.check_int("n_rec", n_rec)
-        n_out = C.check_int("n_out", n_out)
-        if not isinstance(dale, bool):
-            raise ValueError(f"dale: must be True or False, got {dale!r}")
-        frac = C.check_fraction(inhibitory_fraction)
-        tau = C.check_real("tau", tau, gt=0.0)
-        dt = C.check_real("dt", dt, gt=0.0)
+        n_in = V.integer("n_in", n_in, ge=1)
+        n_out = V.integer("n_out", n_out, ge=1)
+        v = C.checked(self.PARAMS, n_rec=n_rec, dale=dale, inhibitory_fraction=inhibitory_fraction, tau=tau,
+                      dt=dt, noise_std=noise_std, spectral_radius=spectral_radius)
+        n_rec, frac, tau, dt = v["n_rec"], v["inhibitory_fraction"], v["tau"], v["dt"]
+        noise_std, rho = v["noise_std"], v["spectral_radius"]
         if dt > tau:
             raise ValueError(f"dt: must be <= tau ({tau}) for a stable Euler step, got {dt}")
-        noise_std = C.check_real("noise_std", noise_std, ge=0.0)
-        rho = C.check_real("spectral_radius", spectral_radius, gt=0.0)
         generator = C.check_generator(generator)
         dev = C.resolve_device(device)
         self.n_in, self.n_rec, self.n_out = n_in, n_rec, n_out
@@ -169,7 +174,7 @@ class DaleRNN(nn.Module):
     # ---------------------------------------------------------------- noise
     def seed_noise(self, seed: int) -> None:
         """Reseed the model's noise generator (the next forward starts the sequence anew)."""
-        self._noise_seed = C.check_int("seed", seed, ge=0)
+        self._noise_seed = V.integer("seed", seed, ge=0)
         self._noise_gen = None
 
     def _noise_generator(self, device: torch.device) -> torch.Generator:

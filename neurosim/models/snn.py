@@ -54,6 +54,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from neurosim import validate as V
 from neurosim.models import _common as C
 
 __all__ = ["SURROGATES", "SpikingMLP", "spike", "surrogate_derivative"]
@@ -83,7 +84,7 @@ SURROGATES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 def surrogate_derivative(d: torch.Tensor, surrogate: str = "triangle") -> torch.Tensor:
     """The surrogate ``dS/du`` at ``d = u - theta`` (peak 1 at ``d = 0``)."""
-    C.check_choice("surrogate", surrogate, tuple(SURROGATES))
+    V.choice("surrogate", surrogate, SURROGATES)
     return SURROGATES[surrogate](d)
 
 
@@ -104,7 +105,7 @@ class _Spike(torch.autograd.Function):
 
 def spike(u: torch.Tensor, threshold: float = 1.0, surrogate: str = "triangle") -> torch.Tensor:
     """``H(u - threshold)`` (1.0 where ``u > threshold``) with a surrogate gradient."""
-    C.check_choice("surrogate", surrogate, tuple(SURROGATES))
+    V.choice("surrogate", surrogate, SURROGATES)
     return _Spike.apply(u - threshold, surrogate)
 
 
@@ -142,24 +143,27 @@ class SpikingMLP(nn.Module):
 
     input_gain = 0.25
     hidden_gain = 2.0
+    PARAMS = {"hidden": C.HIDDEN, "dale": C.DALE, "inhibitory_fraction": C.INHIBITORY_FRACTION,
+              "input_sign": C.INPUT_SIGN,
+              "steps": V.Param(V.integral(ge=1), "time steps per sample"),
+              "tau_mem": V.Param(V.bounded(gt=0.0), "membrane time constant (s)"),
+              "dt": V.Param(V.bounded(gt=0.0), "time step (s)"),
+              "threshold": V.Param(V.bounded(gt=0.0), "firing threshold (membrane units)"),
+              "surrogate": V.Param(V.one_of(*SURROGATES), "surrogate derivative of the spike")}
 
     def __init__(self, n_in: int, hidden: Sequence[int], n_out: int, *, steps: int = 25, dale: bool = True,
                  inhibitory_fraction: float = 0.2, tau_mem: float = 0.02, threshold: float = 1.0,
                  surrogate: str = "triangle", input_sign: str = "excitatory", dt: float = 1e-3,
                  generator: torch.Generator | None = None, device: Any = None) -> None:
         super().__init__()
-        n_in = C.check_int("n_in", n_in)
-        n_out = C.check_int("n_out", n_out)
-        hidden_t = C.check_hidden(hidden)
-        self.steps = C.check_int("steps", steps)
-        if not isinstance(dale, bool):
-            raise ValueError(f"dale: must be True or False, got {dale!r}")
-        frac = C.check_fraction(inhibitory_fraction)
-        self.tau_mem = C.check_real("tau_mem", tau_mem, gt=0.0)
-        self.dt = C.check_real("dt", dt, gt=0.0)
-        self.threshold = C.check_real("threshold", threshold, gt=0.0)
-        self.surrogate = C.check_choice("surrogate", surrogate, tuple(SURROGATES))
-        C.check_choice("input_sign", input_sign, C.INPUT_SIGNS)
+        n_in = V.integer("n_in", n_in, ge=1)
+        n_out = V.integer("n_out", n_out, ge=1)
+        v = C.checked(self.PARAMS, hidden=(hidden,) if isinstance(hidden, int) else hidden, steps=steps,
+                      dale=dale, inhibitory_fraction=inhibitory_fraction, tau_mem=tau_mem, dt=dt,
+                      threshold=threshold, surrogate=surrogate, input_sign=input_sign)
+        hidden_t, frac = tuple(v["hidden"]), v["inhibitory_fraction"]
+        self.steps, self.tau_mem, self.dt = v["steps"], v["tau_mem"], v["dt"]
+        self.threshold, self.surrogate = v["threshold"], v["surrogate"]
         generator = C.check_generator(generator)
         dev = C.resolve_device(device)
         self.n_in, self.hidden, self.n_out = n_in, hidden_t, n_out

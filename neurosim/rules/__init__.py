@@ -10,4 +10,12 @@ from neurosim.rules.additive import DaleAdam, DaleSGD, QuantizedSGD, param_group
 from neurosim.rules.loggrid import LogGridMadam
 from neurosim.rules.madam import Madam, madam
 
-__all__ = ["DaleAdam", "DaleSGD", "LogGridMadam", "Madam", "QuantizedSGD", "madam", "param_groups"]
+__all__ = ["DaleAdam", "DaleSGD", "LogGridMadam", "Madam", "QuantizedSGD", "fused_kernels", "madam",
+           "param_groups"]
+
+
+def fused_kernels() -> dict:
+    """Whether the fused C kernels are in use, the compiler that built them, and why not if not."""
+    from neurosim.rules import _fused
+
+    return _fused.info()

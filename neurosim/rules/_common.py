@@ -1,56 +1,29 @@
-"""Pieces shared by the torch optimizers: validation, the normalised gradient, hashing."""
+"""Pieces shared by the torch optimizers: the normalised gradient, hashing, path choice, state.
+
+The arithmetic is :mod:`neurosim.rules.spec`'s; this module renders it in torch.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
+
+from neurosim import validate as V
+from neurosim.rules.spec import MadamSpec
 
 M32 = 0xFFFFFFFF
 ADDITIVE = "additive"
 
 
 # ------------------------------------------------------------------ validation
-def check_real(name: str, value: Any, *, gt: float | None = None, ge: float | None = None,
-               lt: float | None = None, le: float | None = None) -> float:
-    """Return ``value`` as float or raise ``ValueError("name: must be ..., got ...")``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name}: must be a finite number, got {value!r}")
-    for bound, ok, word in ((gt, lambda b: value > b, ">"), (ge, lambda b: value >= b, ">="),
-                            (lt, lambda b: value < b, "<"), (le, lambda b: value <= b, "<=")):
-        if bound is not None and not ok(bound):
-            raise ValueError(f"{name}: must be {word} {bound}, got {value!r}")
-    return float(value)
-
-
-def check_int(name: str, value: Any, *, ge: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < ge:
-        raise ValueError(f"{name}: must be an integer >= {ge}, got {value!r}")
-    return value
-
-
-def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> Any:
-    if value not in allowed:
-        shown = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name}: must be one of {shown}, got {value!r}")
-    return value
-
-
-def check_optional_bool(name: str, value: Any) -> bool | None:
-    if value is not None and not isinstance(value, bool):
-        raise ValueError(f"{name}: must be True, False or None, got {value!r}")
-    return value
-
-
 def madam_hyper(group: dict[str, Any]) -> None:
-    """Validate the hyperparameters Madam and LogGridMadam share."""
-    check_real("lr", group["lr"], gt=0.0)
-    check_real("beta", group["beta"], ge=0.0, lt=1.0)
-    check_real("g_bound", group["g_bound"], gt=0.0)
-    check_real("p_scale", group["p_scale"], gt=0.0)
-    check_optional_bool("foreach", group.get("foreach"))
-    check_optional_bool("fused", group.get("fused"))
+    """Validate the hyperparameters Madam and LogGridMadam share (:class:`~neurosim.rules.spec.MadamSpec`)."""
+    for k, p in MadamSpec.PARAMS.items():
+        p.check(k, group[k])
+    V.real("p_scale", group["p_scale"], gt=0.0)
+    V.optional_boolean("foreach", group.get("foreach"))
+    V.optional_boolean("fused", group.get("fused"))
 
 
 def where(group_index: int, param_index: int) -> str:

@@ -86,7 +86,7 @@ def _build() -> Any:
     lib.madam_f32.restype = i64
     for name in ("loggrid_f32_u8", "loggrid_f32_i16"):
         fn = getattr(lib, name)
-        fn.argtypes = [f32p, f32p, f32p, f32p, f32p, i64, i64, i32, f32, f32, f32, f32, f32, i32,
+        fn.argtypes = [f32p, f32p, f32p, f32p, f32p, i64, i64, i32, f32, f32, f32, f32, f32, i32, f32,
                        ctypes.c_uint32]
         fn.restype = i64
     return lib

@@ -130,22 +130,23 @@ MADAM_VECTOR_WIDTH int64_t madam_f32(float *restrict p, const float *restrict g,
 }
 
 /* LogGridMadam: level <- clip(floor(level + (gn * s) * coef + u), 0, top), p <- s * table[level],
- * with coef = -lr / step, s = +1 for p >= 0 else -1, and u = 0.5 (nearest) or a
- * hash of (key, index) in [0, 1) with 24 bits (stochastic). The level is clipped before
+ * with coef = -lr / step, s = +1 for p >= 0 else -1, and u = offset (nearest; 0.5) or a
+ * hash of (key, index) in [0, 1) with 24 bits (stochastic). coef, top, offset, beta and gbound
+ * come from neurosim.rules.spec (GridMadamSpec), the one definition of the rule. The level is clipped before
  * the cast to an integer and the clip sends NaN to 0 (!(k >= 0)), so the table index is
  * always in 0..top whatever the inputs. Returns the number of non-finite gradient entries. */
 #define LOGGRID_KERNEL(NAME, LTYPE)                                                               \
     int64_t NAME(float *restrict p, const float *restrict g, float *restrict v,                   \
                  LTYPE *restrict level, const float *restrict table, int64_t start, int64_t end,  \
                  int32_t top, float beta, float omb, float bc, float coef, float gbound,          \
-                 int stochastic, uint32_t key) {                                                  \
+                 int stochastic, float offset, uint32_t key) {                                    \
         const float ftop = (float)top;                                                            \
         int64_t skipped = 0;                                                                      \
         for (int64_t i = start; i < end; ++i) {                                                   \
             float gn = normalised(g[i], &v[i], beta, omb, bc, gbound, &skipped);                  \
             float s = (p[i] >= 0.0f) ? 1.0f : -1.0f;                                              \
             float x = fmaf(gn * s, coef, (float)level[i]);                                        \
-            float u = 0.5f;                                                                       \
+            float u = offset;                                                                     \
             if (stochastic) {                                                                     \
                 uint32_t h = mix32((uint32_t)i * 0x9E3779B9U + key);                              \
                 u = (float)(h >> 8) * 5.9604644775390625e-8f;                                     \

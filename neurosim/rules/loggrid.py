@@ -35,12 +35,15 @@ import numpy as np
 import torch
 from torch.optim import Optimizer
 
-from neurosim.lns import ROUNDINGS, LogGrid
+from neurosim import validate as V
+from neurosim.lns import LogGrid
 from neurosim.rules import _common as C
+from neurosim.rules.spec import GridMadamSpec
 
 __all__ = ["LogGridMadam"]
 
 _INITS = ("encode", "uniform")
+_TORCH_LEVEL_DTYPES = {"uint8": torch.uint8, "int16": torch.int16}
 
 
 class LogGridMadam(Optimizer):
@@ -136,22 +139,16 @@ class LogGridMadam(Optimizer):
     # ------------------------------------------------------------ validation
     def _validate(self, group: dict[str, Any]) -> None:
         C.madam_hyper(group)
-        C.check_int("levels", group["levels"], ge=2)
-        if group["levels"] > 32767:
-            raise ValueError(f"levels: must be <= 32767, got {group['levels']}")
-        C.check_real("ratio", group["ratio"], gt=1.0)
-        if group["step"] is not None:
-            C.check_real("step", group["step"], gt=0.0)
-        C.check_choice("rounding", group["rounding"], ROUNDINGS)
-        C.check_choice("init", group["init"], _INITS)
-        C.check_choice("rule", group["rule"], self._rules)
+        self._spec(group)  # checks levels, ratio, step and rounding
+        V.choice("init", group["init"], _INITS)
+        V.choice("rule", group["rule"], self._rules)
 
     @staticmethod
-    def _grid_shape(group: dict[str, Any]) -> tuple[int, float]:
-        levels = group["levels"]
-        if group["step"] is not None:
-            return levels, math.exp(group["step"] * (levels - 1))
-        return levels, group["ratio"]
+    def _spec(group: dict[str, Any]) -> GridMadamSpec:
+        """The group's rule as data (:mod:`neurosim.rules.spec`): what every path below renders."""
+        return GridMadamSpec.of(lr=group["lr"], beta=group["beta"], g_bound=group["g_bound"],
+                                levels=group["levels"], ratio=group["ratio"], step=group["step"],
+                                rounding=group["rounding"])
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         self._validate({**self.defaults, **param_group})
@@ -177,8 +174,8 @@ class LogGridMadam(Optimizer):
                 f"LogGridMadam: {C.where(gi, pi)} has rms {rms}; a log grid needs "
                 "w_max = p_scale * rms(w) > 0 (put it in a group with rule='additive')"
             )
-        levels, ratio = self._grid_shape(group)
-        grid = LogGrid(levels, ratio, group["p_scale"] * rms)
+        spec = self._spec(group).grid
+        grid = spec.grid(group["p_scale"] * rms)
         tiny = torch.finfo(p.dtype).tiny
         if not (grid.w_min >= tiny and grid.w_max <= torch.finfo(p.dtype).max):
             raise ValueError(
@@ -190,19 +187,19 @@ class LogGridMadam(Optimizer):
             level = grid.encode(p.detach().abs().double().cpu().numpy(), rounding="nearest")
             level = torch.from_numpy(level).to(p.device)
         else:
-            level = torch.randint(0, levels, p.shape, generator=self._generator).to(p.device)
+            level = torch.randint(0, spec.levels, p.shape, generator=self._generator).to(p.device)
         sign = torch.where(p >= 0, 1.0, -1.0).to(p.dtype)
-        state["level"] = level.to(_level_dtype(levels))
+        state["level"] = level.to(_level_dtype(spec))
         state["w_max"] = grid.w_max
         state["seed"] = seed
         p.copy_(sign * self._table(group, state, p)[level.long()])
 
     def _table(self, group: dict[str, Any], state: dict[str, Any], p: torch.Tensor) -> torch.Tensor:
-        levels, ratio = self._grid_shape(group)
-        key = (levels, ratio, state["w_max"], p.dtype, p.device)
+        spec = self._spec(group).grid
+        key = (spec.levels, spec.ratio, state["w_max"], p.dtype, p.device)
         table = self._tables.get(key)
         if table is None:
-            sizes = LogGrid(levels, ratio, state["w_max"]).sizes()
+            sizes = spec.grid(state["w_max"]).sizes()
             table = torch.as_tensor(sizes).to(device=p.device, dtype=p.dtype)
             self._tables[key] = table
         return table
@@ -214,8 +211,7 @@ class LogGridMadam(Optimizer):
             return None
         for group in self.param_groups:
             if any(q is p for q in group["params"]):
-                levels, ratio = self._grid_shape(group)
-                return state["level"].cpu().numpy(), LogGrid(levels, ratio, state["w_max"])
+                return state["level"].cpu().numpy(), self._spec(group).grid.grid(state["w_max"])
         return None
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -227,7 +223,7 @@ class LogGridMadam(Optimizer):
                 state = self.state.get(p, {})
                 state.setdefault("nonfinite", C.counter(p.device))
                 if "level" in state:
-                    state["level"] = state["level"].to(_level_dtype(group["levels"]))
+                    state["level"] = state["level"].to(_level_dtype(self._spec(group).grid))
 
     def nonfinite_count(self) -> int:
         """Non-finite gradient entries skipped so far, over every parameter."""
@@ -249,36 +245,32 @@ class LogGridMadam(Optimizer):
                 continue
             grads = [p.grad for p in params]
             states = [self.state[p] for p in params]
-            kw = dict(lr=group["lr"], beta=group["beta"], g_bound=group["g_bound"])
             if group["rule"] == C.ADDITIVE:
                 from neurosim.rules.madam import madam
 
                 madam(params, grads, [s["exp_avg_sq"] for s in states],
                       [s["step"] for s in states], [math.inf] * len(params), additive=True,
                       foreach=group["foreach"], fused=group["fused"],
-                      nonfinite=[s["nonfinite"] for s in states], **kw)
+                      nonfinite=[s["nonfinite"] for s in states], lr=group["lr"], beta=group["beta"],
+                      g_bound=group["g_bound"])
                 continue
             tables = [self._table(group, s, p) for s, p in zip(states, params, strict=True)]
-            levels, ratio = self._grid_shape(group)
-            coef = -group["lr"] / (math.log(ratio) / (levels - 1))
-            stochastic = group["rounding"] == "stochastic"
+            spec = self._spec(group)
             if C.use_fused(params, grads, group["fused"]):
-                _fused_loggrid(params, grads, states, tables, coef=coef, stochastic=stochastic,
-                               top=levels - 1, **kw)
+                _fused_loggrid(params, grads, states, tables, spec)
             else:
-                _eager_loggrid(params, grads, states, tables, coef=coef, stochastic=stochastic,
-                               top=levels - 1, foreach=C.use_foreach(params, group["foreach"]),
-                               **kw)
+                _eager_loggrid(params, grads, states, tables, spec,
+                               foreach=C.use_foreach(params, group["foreach"]))
         return loss
 
 
-def _level_dtype(levels: int) -> torch.dtype:
-    return torch.uint8 if levels <= 256 else torch.int16
+def _level_dtype(spec: Any) -> torch.dtype:
+    return _TORCH_LEVEL_DTYPES[spec.level_dtype.name]
 
 
-def _eager_loggrid(params, grads, states, tables, *, coef, stochastic, top, lr, beta, g_bound,
-                   foreach):
-    del lr  # folded into coef
+def _eager_loggrid(params, grads, states, tables, spec: GridMadamSpec, *, foreach: bool) -> None:
+    beta, g_bound = spec.madam.beta, spec.madam.g_bound
+    coef, top, stochastic = spec.coef, spec.grid.top, spec.grid.stochastic
     steps = [s["step"] for s in states]
     vs = [s["exp_avg_sq"] for s in states]
     skipped = [s["nonfinite"] for s in states]
@@ -298,16 +290,17 @@ def _eager_loggrid(params, grads, states, tables, *, coef, stochastic, top, lr, 
             key = C.step_key(state["seed"], int(state["step"].item()))
             x.add_(C.hash_uniform(p.numel(), key, p.dtype, p.device).view_as(p))
         else:
-            x.add_(0.5)
+            x.add_(spec.grid.offset)
         k = x.floor_().nan_to_num_(nan=0.0).clamp_(0, top).long()  # never an unchecked index
         state["level"].copy_(k)
         p.copy_(sign * table[k])
 
 
-def _fused_loggrid(params, grads, states, tables, *, coef, stochastic, top, lr, beta, g_bound):
-    del lr  # folded into coef
+def _fused_loggrid(params, grads, states, tables, spec: GridMadamSpec) -> None:
     from neurosim.rules import _fused
 
+    beta, g_bound = spec.madam.beta, spec.madam.g_bound
+    coef, top, stochastic, offset = spec.coef, spec.grid.top, spec.grid.stochastic, spec.grid.offset
     lib = _fused.library()
     for p, g, state, table in zip(params, grads, states, tables, strict=True):
         state["step"] += 1
@@ -322,7 +315,8 @@ def _fused_loggrid(params, grads, states, tables, *, coef, stochastic, top, lr, 
                 table.data_ptr())
 
         def call(start: int, end: int, ptrs=ptrs, bc=bc, key=key, fn=fn) -> int:
-            return fn(*ptrs, start, end, top, beta, 1.0 - beta, bc, coef, g_bound, int(stochastic), key)
+            return fn(*ptrs, start, end, top, beta, 1.0 - beta, bc, coef, g_bound, int(stochastic), offset,
+                      key)
 
         n_bad = _fused.run_chunked(call, p.numel())
         if n_bad:

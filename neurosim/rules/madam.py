@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
+from neurosim import validate as V
 from neurosim.rules import _common as C
 
 __all__ = ["Madam", "madam"]
@@ -87,7 +88,7 @@ class Madam(Optimizer):
 
     def _validate(self, group: dict[str, Any]) -> None:
         C.madam_hyper(group)
-        C.check_choice("rule", group["rule"], self._rules)
+        V.choice("rule", group["rule"], self._rules)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         self._validate({**self.defaults, **param_group})

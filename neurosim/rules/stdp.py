@@ -38,27 +38,29 @@ Rules
     Turrigiano (2000), J. Neurosci. 20:8812. "Multiplicative" here means soft
     bounds, not a step in log size as in Madam.
 ``madam_loggrid`` (:class:`LogGridMadamSTDP`)
-    Madam (Bernstein et al. 2020, NeurIPS) on the log grid of
-    :class:`neurosim.lns.LogGrid`, mapped as in DESIGN.md: each synapse keeps a
-    level ``level``, an eligibility ``e`` (Brian2 variable ``elig``; ``e`` is Brian2's
-    constant) and a second moment ``v`` (``v_elig``). ``on_pre`` /
-    ``on_post`` add to ``e`` exactly what additive STDP would add to ``w``, in units
-    of ``w_max`` (``e`` is dimensionless; the normalisation below is scale-free, so
-    this is the same as accumulating ``dw`` itself). Every ``interval`` a
-    ``run_regularly`` block does, with ``n`` the number of updates so far::
+    Madam (Bernstein et al. 2020, NeurIPS) on the log grid, composed of two parts: an
+    *eligibility* (an :class:`AdditiveSTDP`, whose ``on_pre`` / ``on_post`` add to
+    ``elig`` exactly what additive STDP would add to ``w``, in units of ``w_max``) and
+    the *update* of :class:`neurosim.rules.spec.GridMadamSpec`, the same definition
+    :class:`neurosim.rules.LogGridMadam` renders in torch. Each synapse keeps a level
+    ``level``, the eligibility ``elig`` and a second moment ``v_elig``; every
+    ``interval`` a ``run_regularly`` block runs the spec's arithmetic with the signal
+    ``g = -elig`` (the gradient's part; written below for ``elig``, whose normalised value
+    is ``-gn(g)``, so the spec's ``coef = -lr / step`` appears as ``lr / step``), ``n`` the
+    number of updates so far::
 
-        e     = e if e is finite else 0
+        e     = elig if elig is finite else 0
         v     = min(beta * v + (1 - beta) * e**2, largest double)
-        gn    = clip(e / sqrt(v / (1 - beta**n)), -g_bound, g_bound)     (0/0 -> 0; never NaN)
-        level = clip(floor(level + lr * gn / step + u), 0, L - 1)       (u = rand() or 0.5)
+        gn    = clip(e / max(sqrt(v / (1 - beta**n)), smallest double), -g_bound, g_bound)
+        level = clip(floor(level + (lr / step) * gn + u), 0, L - 1)      (u = rand() or 0.5)
         w     = w_max * exp((level - (L - 1)) * step)
-        e     = 0
+        elig  = 0
 
-    This is exactly :class:`neurosim.rules.LogGridMadam` fed the gradient ``-e``
-    (the sign of ``w`` is +1; tested in ``tests/test_brian_rules.py``). Weights only
-    change at updates, so they are always exactly on the grid. The first update runs
-    at ``t = 0`` with ``e = 0``: it moves nothing but counts as update 1 for the
-    bias correction (as a torch step with a zero gradient would).
+    This is :class:`neurosim.rules.LogGridMadam` fed the gradient ``-elig`` (the sign of
+    ``w`` is +1; tested in ``tests/test_brian_rules.py``). Weights only change at
+    updates, so they are always exactly on the grid. The first update runs at
+    ``t = 0`` with ``elig = 0``: it moves nothing but counts as update 1 for the bias
+    correction (as a torch step with a zero gradient would).
 ``vogels`` (:class:`VogelsISTDP`)
     The inhibitory rule of Vogels, Sprekeler, Zenke, Clopath & Gerstner (2011),
     Science 334:1569, for inhibitory synapses (sign -1): at a presynaptic spike
@@ -73,18 +75,36 @@ rate (``5*Hz``); ``w_max`` and ``eta`` carry the unit of the weights they act on
 (a plain float means dimensionless weights, as in the Song setup, where ``w`` is a
 conductance relative to the leak). All other parameters are plain numbers. Bad
 values raise :class:`ValueError` with one line naming the parameter and what is
-allowed. ``w_max=None`` lets the network supply its default bound.
+allowed (:mod:`neurosim.rules.quantities`). ``w_max=None`` lets the network supply
+its default bound. Each rule class lists its times (``TIMES``), rates (``RATES``)
+and their defaults in seconds or hertz (``UNIT_DEFAULTS``), so a config in plain
+SI numbers can be turned into quantities (:func:`rule_defaults`,
+:func:`with_units`).
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
+import inspect
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from neurosim.lns import ROUNDINGS, LogGrid
+from neurosim import validate as V
+from neurosim.lns import LogGrid
+from neurosim.rules.quantities import (
+    brian,
+    check_number,
+    check_quantity,
+    check_time,
+    check_weight,
+    dim,
+    finite_or_zero,
+    show,
+    unit_string,
+)
+from neurosim.rules.spec import GridMadamSpec, GridSpec, MadamSpec
 
 __all__ = [
     "RULES",
@@ -95,133 +115,15 @@ __all__ = [
     "VogelsISTDP",
     "WeightDependentSTDP",
     "make_rule",
+    "rule_defaults",
     "unit_string",
+    "with_units",
 ]
 
-
-# ------------------------------------------------------------------ validation
-def _brian():
-    global _DIMLESS
-    import brian2
-    from brian2.units.fundamentalunits import DIMENSIONLESS
-
-    _DIMLESS = DIMENSIONLESS
-    return brian2
+_SMALLEST = float(np.finfo(np.float64).tiny)
+_LARGEST = float(np.finfo(np.float64).max)
 
 
-_DIMLESS: Any = None
-
-
-def _fmt(value: Any) -> str:
-    return repr(value) if not hasattr(value, "dim") else str(value)
-
-
-def check_quantity(name: str, value: Any, unit: Any, *, positive: bool = True,
-                   example: str = "") -> Any:
-    """``value`` as a Brian2 Quantity of ``unit``'s dimension, > 0 unless ``positive=False``."""
-    b2 = _brian()
-    dim = b2.get_dimensions(unit)
-    unit_name = unit_string(dim)
-    if isinstance(value, bool) or not isinstance(value, (b2.Quantity, int, float, np.number)):
-        raise ValueError(f"{name}: must be a Brian2 quantity in {unit_name}{example}, got {value!r}")
-    got = b2.get_dimensions(value)
-    if got is not dim:
-        if dim is _DIMLESS:
-            raise ValueError(f"{name}: must be dimensionless, got {_fmt(value)}")
-        shown = f"unitless {value!r}" if got is _DIMLESS else _fmt(value)
-        raise ValueError(f"{name}: must be a Brian2 quantity in {unit_name}{example}, got {shown}")
-    arr = np.asarray(value)
-    if arr.shape != ():
-        raise ValueError(f"{name}: must be a scalar, got shape {arr.shape}")
-    x = float(arr)
-    if not math.isfinite(x):
-        raise ValueError(f"{name}: must be finite, got {_fmt(value)}")
-    if positive and x <= 0:
-        raise ValueError(f"{name}: must be > 0, got {_fmt(value)}")
-    if not positive and x < 0:
-        raise ValueError(f"{name}: must be >= 0, got {_fmt(value)}")
-    return b2.Quantity(x, dim=dim) if dim is not _DIMLESS else x
-
-
-def check_time(name: str, value: Any) -> Any:
-    """A positive Brian2 time (a time constant or an interval)."""
-    b2 = _brian()
-    return check_quantity(name, value, b2.second, example=" (e.g. 20*ms)")
-
-
-def check_number(name: str, value: Any, *, gt: float | None = None, ge: float | None = None,
-                 lt: float | None = None, le: float | None = None) -> float:
-    """A plain finite number (a dimensionless Brian2 quantity is accepted) within bounds."""
-    b2 = _brian()
-    if isinstance(value, bool) or not isinstance(value, (b2.Quantity, int, float, np.number)):
-        raise ValueError(f"{name}: must be a plain number, got {value!r}")
-    if b2.get_dimensions(value) is not _DIMLESS:
-        raise ValueError(f"{name}: must be dimensionless (a plain number), got {_fmt(value)}")
-    x = float(np.asarray(value))
-    if not math.isfinite(x):
-        raise ValueError(f"{name}: must be finite, got {value!r}")
-    for bound, ok, word in ((gt, lambda b: x > b, ">"), (ge, lambda b: x >= b, ">="),
-                            (lt, lambda b: x < b, "<"), (le, lambda b: x <= b, "<=")):
-        if bound is not None and not ok(bound):
-            raise ValueError(f"{name}: must be {word} {bound}, got {x!r}")
-    return x
-
-
-def check_weight(name: str, value: Any, *, positive: bool = True) -> Any:
-    """A weight-like scalar: a plain float (dimensionless weights) or a Brian2 Quantity, > 0."""
-    b2 = _brian()
-    if isinstance(value, bool) or not isinstance(value, (b2.Quantity, int, float, np.number)):
-        raise ValueError(f"{name}: must be a number or Brian2 quantity in the weights' unit, got {value!r}")
-    return check_quantity(name, value, b2.get_dimensions(value), positive=positive)
-
-
-def unit_string(dim: Any) -> str:
-    """Equation-string unit of a Brian2 dimension: ``"1"`` if dimensionless, else the SI unit."""
-    b2 = _brian()
-    from brian2.units.fundamentalunits import get_unit
-
-    dim = b2.get_dimensions(dim)
-    if dim is _DIMLESS:
-        return "1"
-    return repr(get_unit(dim))
-
-
-def _dim(value: Any) -> Any:
-    return _brian().get_dimensions(value)
-
-
-_FINITE: Any = None
-
-
-def finite_or_zero() -> Any:
-    """A Brian2 function ``finite_or_zero(x)``: ``x`` if finite, else 0 (numpy, Cython and C++).
-
-    Brian2 has no ``isfinite``; the gridded rule uses this so that a non-finite
-    eligibility moves no synapse (as the torch optimizers skip non-finite gradients)
-    and no NaN ever reaches the ``int()`` of the level update. Brian2 compiles with
-    ``-fno-finite-math-only``, so the checks survive optimisation.
-    """
-    global _FINITE
-    if _FINITE is None:
-        b2 = _brian()
-
-        @b2.implementation("cpp", """
-        inline double finite_or_zero(double x) { return std::isfinite(x) ? x : 0.0; }
-        """)
-        @b2.implementation("cython", """
-        cdef double finite_or_zero(double x):
-            return 0.0 if (x != x or isinf(x)) else x
-        """)
-        @b2.check_units(x=1, result=1)
-        def finite_or_zero(x):
-            x = np.asarray(x, dtype=np.float64)
-            return np.where(np.isfinite(x), x, 0.0)
-
-        _FINITE = finite_or_zero
-    return _FINITE
-
-
-# ------------------------------------------------------------------ the rules
 @dataclass(frozen=True)
 class RuleCode:
     """The Brian2 pieces of a rule for one projection.
@@ -240,6 +142,11 @@ class RuleCode:
     namespace: dict[str, Any]
 
 
+def _unit(name: str) -> Any:
+    b2 = brian()
+    return {"second": b2.second, "hertz": b2.Hz}[name]
+
+
 @dataclass(frozen=True)
 class SpikingRule:
     """Base class of the Brian2 plasticity rules (see the module docstring).
@@ -252,9 +159,34 @@ class SpikingRule:
     name: str = field(init=False, default="")
     sign: int = field(init=False, default=1)
 
+    #: parameters that are Brian2 times / rates, and their defaults in seconds / hertz
+    TIMES: ClassVar[tuple[str, ...]] = ()
+    RATES: ClassVar[tuple[str, ...]] = ()
+    UNIT_DEFAULTS: ClassVar[dict[str, float]] = {}
+
     # -- to be provided by subclasses
     def _body(self) -> tuple[list[str], list[str], list[str], str | None, dict[str, Any]]:
         raise NotImplementedError
+
+    @classmethod
+    def build(cls, **params: Any) -> SpikingRule:
+        """The rule from its parameters (those of :meth:`accepts`); the dataclass constructor by default."""
+        return cls(**params)
+
+    @classmethod
+    def accepts(cls) -> list[str]:
+        """The parameter names :meth:`build` takes, in order (the dataclass fields by default)."""
+        return [f.name for f in dataclasses.fields(cls) if f.init]
+
+    @classmethod
+    def build_defaults(cls) -> dict[str, Any]:
+        """``{parameter: default}`` of :meth:`build` (``None`` for times: see :attr:`UNIT_DEFAULTS`)."""
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        return {k: defaults[k] for k in cls.accepts()}
+
+    def _default(self, key: str) -> Any:
+        """The default quantity of a time or rate parameter (from :attr:`UNIT_DEFAULTS`)."""
+        return self.UNIT_DEFAULTS[key] * _unit("second" if key in self.TIMES else "hertz")
 
     @property
     def w_max_given(self) -> Any:
@@ -295,10 +227,10 @@ class SpikingRule:
         w_max = self.w_max_given
         if w_max is None:
             return check_weight("w_max", default)
-        if default is not None and _dim(w_max) is not _dim(default):
+        if default is not None and dim(w_max) is not dim(default):
             raise ValueError(
-                f"w_max: must be in the network's weight unit ({unit_string(_dim(default))}), "
-                f"got {_fmt(w_max)}"
+                f"w_max: must be in the network's weight unit ({unit_string(dim(default))}), "
+                f"got {show(w_max)}"
             )
         return w_max
 
@@ -309,7 +241,7 @@ class SpikingRule:
         it runs first in ``on_pre``, as in Brian2's STDP example.
         """
         w_max = check_weight("w_max", w_max)
-        unit = unit_string(_dim(w_max))
+        unit = unit_string(dim(w_max))
         model, pre, post, regular, ns = self._body()
         model = [f"w : {unit}"] + model
         pre = ([delivery] if delivery else []) + pre
@@ -340,7 +272,7 @@ class SpikingRule:
         After ``S.connect(...)`` call :meth:`initialise`; the periodic update of
         gridded rules is added here (``run_regularly``, named ``<name>_update``).
         """
-        b2 = _brian()
+        b2 = brian()
         self.check_sign(sign, where=f"synapses {name or ''}".strip())
         wm = self.resolve_w_max(w_max)
         rc = self.code(wm, delivery)
@@ -381,7 +313,7 @@ class WeightDependentSTDP(SpikingRule):
     w_max:
         Upper bound (NEST ``Wmax``) in the weights' unit; ``None``: the network's default.
     tau_plus, tau_minus:
-        Decay times of the pre- and postsynaptic traces (Brian2 times > 0).
+        Decay times of the pre- and postsynaptic traces (Brian2 times > 0; default 20 ms).
     """
 
     mu_plus: float = 1.0
@@ -392,8 +324,10 @@ class WeightDependentSTDP(SpikingRule):
     tau_plus: Any = None
     tau_minus: Any = None
 
+    TIMES = ("tau_plus", "tau_minus")
+    UNIT_DEFAULTS = {"tau_plus": 0.020, "tau_minus": 0.020}
+
     def __post_init__(self) -> None:
-        b2 = _brian()
         object.__setattr__(self, "name", self._rule_name())
         for k in ("mu_plus", "mu_minus"):
             object.__setattr__(self, k, check_number(k, getattr(self, k), ge=0.0, le=1.0))
@@ -401,9 +335,9 @@ class WeightDependentSTDP(SpikingRule):
         object.__setattr__(self, "lmbda", check_number("lmbda", self.lmbda, gt=0.0, le=1.0))
         if self.w_max is not None:
             object.__setattr__(self, "w_max", check_weight("w_max", self.w_max))
-        for k in ("tau_plus", "tau_minus"):
+        for k in self.TIMES:
             val = getattr(self, k)
-            object.__setattr__(self, k, check_time(k, 20 * b2.ms if val is None else val))
+            object.__setattr__(self, k, check_time(k, self._default(k) if val is None else val))
 
     def _rule_name(self) -> str:
         return "gutig"
@@ -412,13 +346,15 @@ class WeightDependentSTDP(SpikingRule):
         return ["dKpre/dt = -Kpre / tau_plus : 1 (event-driven)",
                 "dKpost/dt = -Kpost / tau_minus : 1 (event-driven)"]
 
+    def _trace_namespace(self) -> dict[str, Any]:
+        return dict(alpha=self.alpha, lmbda=self.lmbda, tau_plus=self.tau_plus, tau_minus=self.tau_minus)
+
     def _body(self):
         dep = {0.0: "w_max", 1.0: "w"}.get(self.mu_minus, "w_max * (w / w_max)**mu_minus")
         pot = {0.0: "w_max", 1.0: "(w_max - w)"}.get(self.mu_plus, "w_max * (1 - w / w_max)**mu_plus")
         pre = ["Kpre += 1", f"w = clip(w - alpha * lmbda * {dep} * Kpost, 0 * w_max, w_max)"]
         post = ["Kpost += 1", f"w = clip(w + lmbda * {pot} * Kpre, 0 * w_max, w_max)"]
-        ns = dict(mu_plus=self.mu_plus, mu_minus=self.mu_minus, alpha=self.alpha, lmbda=self.lmbda,
-                  tau_plus=self.tau_plus, tau_minus=self.tau_minus)
+        ns = dict(mu_plus=self.mu_plus, mu_minus=self.mu_minus, **self._trace_namespace())
         return self._traces(), pre, post, None, ns
 
 
@@ -429,6 +365,8 @@ class AdditiveSTDP(WeightDependentSTDP):
     The Gütig family with ``mu_plus = mu_minus = 0``: potentiation ``lmbda * w_max``
     (Brian2's example: ``dApre = 0.01 * gmax``), depression ``alpha`` times that
     (``1.05``), both times the trace of the other side, clipped to ``0..w_max``.
+    :meth:`signal` gives the same changes as statements on another variable, the
+    eligibility of :class:`LogGridMadamSTDP`.
     """
 
     mu_plus: float = 0.0
@@ -439,16 +377,32 @@ class AdditiveSTDP(WeightDependentSTDP):
         if self.mu_plus != 0.0 or self.mu_minus != 0.0:
             raise ValueError("mu_plus, mu_minus: must be 0 for the additive rule (use 'gutig')")
 
+    @classmethod
+    def accepts(cls) -> list[str]:
+        return [k for k in super().accepts() if k not in ("mu_plus", "mu_minus")]
+
     def _rule_name(self) -> str:
         return "additive"
 
+    def signal(self, target: str) -> tuple[list[str], list[str], list[str], dict[str, Any]]:
+        """``(model, on_pre, on_post, namespace)`` adding to ``target`` what this rule adds to ``w``,
+        in units of ``w_max`` and without bounds (the traces included)."""
+        pre = ["Kpre += 1", f"{target} -= alpha * lmbda * Kpost"]
+        post = ["Kpost += 1", f"{target} += lmbda * Kpre"]
+        return self._traces(), pre, post, self._trace_namespace()
+
 
 @dataclass(frozen=True)
-class LogGridMadamSTDP(WeightDependentSTDP):
-    """Madam on a log grid driven by an additive-STDP eligibility (DESIGN.md's mapping).
+class LogGridMadamSTDP(SpikingRule):
+    """Madam on a log grid driven by an additive-STDP eligibility (see the module docstring).
 
-    Parameters
-    ----------
+    Built from two parts: ``eligibility`` (an :class:`AdditiveSTDP`: ``alpha``, ``lmbda``,
+    ``tau_plus``, ``tau_minus``) and ``spec`` (a :class:`~neurosim.rules.spec.GridMadamSpec`:
+    ``lr``, ``beta``, ``g_bound``, ``levels``, ``ratio``, ``rounding``), plus the update
+    ``interval`` and the top size ``w_max``. :meth:`build` takes them flat, as a config does.
+
+    Parameters of :meth:`build`
+    ---------------------------
     lr:
         Madam step in natural-log size per unit normalised signal (> 0; Bernstein et al.
         2020 use 0.01 everywhere). One update moves ``lr * gn / step`` levels
@@ -459,7 +413,7 @@ class LogGridMadamSTDP(WeightDependentSTDP):
     rounding:
         ``"stochastic"`` (``floor(x + rand())``) or ``"nearest"`` (``floor(x + 0.5)``).
     interval:
-        Time between updates (a Brian2 time, e.g. ``100*ms``): a run of duration ``T``
+        Time between updates (a Brian2 time, default 100 ms): a run of duration ``T``
         makes ``T / interval`` updates; crossing the 26-level grid takes ~400 at ``|gn| = 1``.
     beta, g_bound:
         Second-moment decay in [0, 1) and clip of the normalised signal (> 0).
@@ -467,36 +421,60 @@ class LogGridMadamSTDP(WeightDependentSTDP):
         Those of the additive STDP whose weight change is the eligibility.
     """
 
-    mu_plus: float = 0.0
-    mu_minus: float = 0.0
-    lr: float = 0.01
-    levels: int = 26
-    ratio: float = 60.0
-    rounding: str = "stochastic"
+    eligibility: AdditiveSTDP = None  # type: ignore[assignment]
+    spec: GridMadamSpec = GridMadamSpec()
     interval: Any = None
-    beta: float = 0.999
-    g_bound: float = 10.0
+    w_max: Any = None
+
+    TIMES = ("tau_plus", "tau_minus", "interval")
+    UNIT_DEFAULTS = {**WeightDependentSTDP.UNIT_DEFAULTS, "interval": 0.100}
 
     def __post_init__(self) -> None:
-        super().__post_init__()
-        b2 = _brian()
-        if self.mu_plus != 0.0 or self.mu_minus != 0.0:
-            raise ValueError("mu_plus, mu_minus: must be 0 (the eligibility is additive STDP's change)")
-        if isinstance(self.levels, bool) or not isinstance(self.levels, (int, np.integer)) \
-                or self.levels < 2:
-            raise ValueError(f"levels: must be an integer >= 2, got {self.levels!r}")
-        object.__setattr__(self, "levels", int(self.levels))
-        object.__setattr__(self, "ratio", check_number("ratio", self.ratio, gt=1.0))
-        object.__setattr__(self, "lr", check_number("lr", self.lr, gt=0.0))
-        object.__setattr__(self, "beta", check_number("beta", self.beta, ge=0.0, lt=1.0))
-        object.__setattr__(self, "g_bound", check_number("g_bound", self.g_bound, gt=0.0))
-        if self.rounding not in ROUNDINGS:
-            raise ValueError(f"rounding: must be one of {ROUNDINGS}, got {self.rounding!r}")
-        interval = 100 * b2.ms if self.interval is None else self.interval
+        object.__setattr__(self, "name", "madam_loggrid")
+        if self.eligibility is None:
+            object.__setattr__(self, "eligibility", AdditiveSTDP())
+        if not isinstance(self.eligibility, AdditiveSTDP):
+            raise ValueError(f"eligibility: must be an AdditiveSTDP, got {type(self.eligibility).__name__}")
+        if not isinstance(self.spec, GridMadamSpec):
+            raise ValueError(f"spec: must be a GridMadamSpec, got {type(self.spec).__name__}")
+        interval = self._default("interval") if self.interval is None else self.interval
         object.__setattr__(self, "interval", check_time("interval", interval))
+        if self.w_max is not None:
+            object.__setattr__(self, "w_max", check_weight("w_max", self.w_max))
 
-    def _rule_name(self) -> str:
-        return "madam_loggrid"
+    @classmethod
+    def build(cls, lr: float = MadamSpec.lr, levels: int = GridSpec.levels, ratio: float = GridSpec.ratio,
+              rounding: str = GridSpec.rounding, interval: Any = None, beta: float = MadamSpec.beta,
+              g_bound: float = MadamSpec.g_bound, alpha: float = WeightDependentSTDP.alpha,
+              lmbda: float = WeightDependentSTDP.lmbda, w_max: Any = None, tau_plus: Any = None,
+              tau_minus: Any = None) -> LogGridMadamSTDP:
+        """The rule from flat parameters (numbers checked as plain numbers, times as Brian2 times)."""
+        nums = {k: check_number(k, v) for k, v in (("lr", lr), ("ratio", ratio), ("beta", beta),
+                                                   ("g_bound", g_bound))}
+        spec = GridMadamSpec.of(lr=nums["lr"], beta=nums["beta"], g_bound=nums["g_bound"],
+                                levels=V.integer("levels", levels), ratio=nums["ratio"], rounding=rounding)
+        elig = AdditiveSTDP(alpha=alpha, lmbda=lmbda, tau_plus=tau_plus, tau_minus=tau_minus)
+        return cls(eligibility=elig, spec=spec, interval=interval, w_max=w_max)
+
+    # flat views of the two parts (what configs, reports and tests read)
+    lr = property(lambda self: self.spec.madam.lr)
+    beta = property(lambda self: self.spec.madam.beta)
+    g_bound = property(lambda self: self.spec.madam.g_bound)
+    levels = property(lambda self: self.spec.grid.levels)
+    ratio = property(lambda self: self.spec.grid.ratio)
+    rounding = property(lambda self: self.spec.grid.rounding)
+    alpha = property(lambda self: self.eligibility.alpha)
+    lmbda = property(lambda self: self.eligibility.lmbda)
+    tau_plus = property(lambda self: self.eligibility.tau_plus)
+    tau_minus = property(lambda self: self.eligibility.tau_minus)
+
+    @classmethod
+    def accepts(cls) -> list[str]:
+        return list(inspect.signature(cls.build).parameters)
+
+    @classmethod
+    def build_defaults(cls) -> dict[str, Any]:
+        return {k: p.default for k, p in inspect.signature(cls.build).parameters.items()}
 
     @property
     def gridded(self) -> bool:
@@ -505,43 +483,52 @@ class LogGridMadamSTDP(WeightDependentSTDP):
     @property
     def step(self) -> float:
         """Natural-log step of one level, ``ln(ratio) / (levels - 1)``."""
-        return math.log(self.ratio) / (self.levels - 1)
+        return self.spec.grid.step
 
     def grid(self, w_max: Any) -> LogGrid:
-        return LogGrid(self.levels, self.ratio, float(np.asarray(w_max)))
+        return self.spec.grid.grid(float(np.asarray(w_max)))
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.name, **self.spec.as_dict(), "alpha": self.alpha,
+                               "lmbda": self.lmbda}
+        for k in ("interval", "tau_plus", "tau_minus", "w_max"):
+            v = getattr(self, k)
+            out[k] = v if isinstance(v, (int, float, type(None))) else str(v)
+        return out
 
     def _body(self):
-        pre = ["Kpre += 1", "elig -= alpha * lmbda * Kpost"]
-        post = ["Kpost += 1", "elig += lmbda * Kpre"]
-        u = "rand()" if self.rounding == "stochastic" else "0.5"
+        model, pre, post, ns = self.eligibility.signal("elig")
+        spec, unit_grid = self.spec, self.spec.grid.grid(1.0)
+        u = "rand()" if spec.grid.stochastic else repr(spec.grid.offset)
+        # The spec's update with the signal g = -elig: its gn is minus the eligibility's, and
+        # coef * gn(g) = lr_per_step * gn(elig) with lr_per_step = -coef = lr / step.
         regular = "\n".join([
             "n_updates += 1",
             "elig = finite_or_zero(elig)",
             "v_elig = clip(beta * v_elig + (1 - beta) * elig**2, 0, v_max)",
-            "gn = clip(finite_or_zero(elig / sqrt(v_elig / (1 - beta**n_updates) + int(v_elig == 0))),"
+            "gn = clip(finite_or_zero(elig / clip(sqrt(v_elig / (1 - beta**n_updates)), d_min, v_max)),"
             " -g_bound, g_bound)",
             f"level = int(clip(floor(level + lr_per_step * gn + {u}), 0, grid_levels - 1))",
-            "w = w_max * exp((level - (grid_levels - 1)) * grid_step)",
+            f"w = {unit_grid.decode_expression('level', 'w_max')}",
             "elig = 0",
         ])
-        model = ["level : integer", "elig : 1", "v_elig : 1", "n_updates : 1"] + self._traces()
-        ns = dict(alpha=self.alpha, lmbda=self.lmbda, tau_plus=self.tau_plus,
-                  tau_minus=self.tau_minus, beta=self.beta, g_bound=self.g_bound,
-                  lr_per_step=self.lr / self.step, grid_levels=self.levels, grid_step=self.step,
-                  grid_ratio=self.ratio, v_max=float(np.finfo(np.float64).max),
-                  finite_or_zero=finite_or_zero())
+        model = ["level : integer", "elig : 1", "v_elig : 1", "n_updates : 1"] + model
+        ns = dict(ns, beta=spec.madam.beta, g_bound=spec.madam.g_bound, lr_per_step=-spec.coef,
+                  grid_levels=spec.grid.levels, grid_ratio=spec.grid.ratio, grid_step=spec.grid.step,
+                  v_max=_LARGEST,
+                  d_min=_SMALLEST, finite_or_zero=finite_or_zero())
         return model, pre, post, regular, ns
 
     def initialise(self, S: Any, w0: str | Any) -> None:
-        """Encode the initial sizes to the nearest level (``floor(x + 0.5)``) and decode."""
+        """Encode the initial sizes to the nearest level (:meth:`neurosim.lns.LogGrid.encode`) and decode."""
+        unit_grid = self.spec.grid.grid(1.0)
         if isinstance(w0, str):
             S.w = w0
-            S.level = ("int(clip(floor((grid_levels - 1) + log(w / w_max) / grid_step + 0.5),"
-                       " 0, grid_levels - 1))")
+            S.level = unit_grid.encode_expression("w", "w_max")
         else:
             vals = np.asarray(w0 / S.namespace["w_max"], dtype=np.float64)
-            S.level = LogGrid(self.levels, self.ratio, 1.0).encode(np.maximum(vals, 0.0))
-        S.w = "w_max * exp((level - (grid_levels - 1)) * grid_step)"
+            S.level = unit_grid.encode(np.maximum(vals, 0.0))
+        S.w = unit_grid.decode_expression("level", "w_max")
 
 
 @dataclass(frozen=True)
@@ -553,7 +540,7 @@ class VogelsISTDP(SpikingRule):
     eta:
         Weight change per coincident pair, in the weights' unit (> 0).
     rho0:
-        Target postsynaptic rate (a Brian2 rate, e.g. ``5*Hz``).
+        Target postsynaptic rate (a Brian2 rate, default 5 Hz).
     tau:
         Decay time of both traces (a Brian2 time; 20 ms in the paper).
     w_max:
@@ -565,27 +552,31 @@ class VogelsISTDP(SpikingRule):
     tau: Any = None
     w_max: Any = None
 
+    TIMES = ("tau",)
+    RATES = ("rho0",)
+    UNIT_DEFAULTS = {"tau": 0.020, "rho0": 5.0}
+
     def __post_init__(self) -> None:
-        b2 = _brian()
+        b2 = brian()
         object.__setattr__(self, "name", "vogels")
         object.__setattr__(self, "sign", -1)
         if self.eta is None:
             raise ValueError("eta: required, a weight change per pair in the weights' unit (e.g. 0.05*nS)")
         object.__setattr__(self, "eta", check_weight("eta", self.eta))
-        rho0 = 5 * b2.Hz if self.rho0 is None else self.rho0
+        rho0 = self._default("rho0") if self.rho0 is None else self.rho0
         object.__setattr__(self, "rho0", check_quantity("rho0", rho0, b2.Hz, example=" (e.g. 5*Hz)"))
-        object.__setattr__(self, "tau", check_time("tau", 20 * b2.ms if self.tau is None else self.tau))
+        object.__setattr__(self, "tau", check_time("tau", self._default("tau") if self.tau is None else self.tau))
         if self.w_max is not None:
             object.__setattr__(self, "w_max", check_weight("w_max", self.w_max))
-            if _dim(self.w_max) is not _dim(self.eta):
-                raise ValueError(f"eta: must be in w_max's unit ({unit_string(_dim(self.w_max))}), "
-                                 f"got {_fmt(self.eta)}")
+            if dim(self.w_max) is not dim(self.eta):
+                raise ValueError(f"eta: must be in w_max's unit ({unit_string(dim(self.w_max))}), "
+                                 f"got {show(self.eta)}")
 
     def code(self, w_max: Any, delivery: str = "") -> RuleCode:
         w_max = check_weight("w_max", w_max)
-        if _dim(w_max) is not _dim(self.eta):
-            raise ValueError(f"eta: must be in the weights' unit ({unit_string(_dim(w_max))}), "
-                             f"got {_fmt(self.eta)}")
+        if dim(w_max) is not dim(self.eta):
+            raise ValueError(f"eta: must be in the weights' unit ({unit_string(dim(w_max))}), "
+                             f"got {show(self.eta)}")
         return super().code(w_max, delivery)
 
     def _body(self):
@@ -608,6 +599,12 @@ RULES: dict[str, type[SpikingRule]] = {
 _ALIASES = {"lambda": "lmbda", "lam": "lmbda", "Wmax": "w_max", "wmax": "w_max"}
 
 
+def _rule_class(name: str) -> type[SpikingRule]:
+    if name not in RULES:
+        raise ValueError(f"rule: must be one of {', '.join(RULES)}, got {name!r}")
+    return RULES[name]
+
+
 def make_rule(name: str, **params: Any) -> SpikingRule:
     """Build a rule by name: ``"additive"``, ``"gutig"``, ``"madam_loggrid"`` or ``"vogels"``.
 
@@ -615,14 +612,33 @@ def make_rule(name: str, **params: Any) -> SpikingRule:
     ``w_max``. Unknown parameters raise ``ValueError`` naming them and listing the
     allowed ones. See the rule classes for units (times must be Brian2 quantities).
     """
-    if name not in RULES:
-        raise ValueError(f"rule: must be one of {', '.join(map(repr, RULES))}, got {name!r}")
-    cls = RULES[name]
+    cls = _rule_class(name)
     params = {_ALIASES.get(k, k): v for k, v in params.items()}
-    allowed = [f for f in cls.__dataclass_fields__ if cls.__dataclass_fields__[f].init]
-    if name in ("additive", "madam_loggrid"):
-        allowed = [f for f in allowed if f not in ("mu_plus", "mu_minus")]
+    allowed = cls.accepts()
     for k in params:
         if k not in allowed:
             raise ValueError(f"{k}: not a parameter of rule {name!r}; allowed: {', '.join(allowed)}")
-    return cls(**params)
+    return cls.build(**params)
+
+
+def rule_defaults(name: str) -> dict[str, Any]:
+    """Every parameter of rule ``name`` with its default as a plain number (times in s, rates in Hz).
+
+    ``None`` where the rule has no fixed default (``w_max``: the network's; ``eta``: required).
+    The config schema takes its Brian2 rule defaults from here.
+    """
+    cls = _rule_class(name)
+    return {k: cls.UNIT_DEFAULTS.get(k, v) if v is None else v for k, v in cls.build_defaults().items()}
+
+
+def with_units(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Plain-number parameters (times in s, rates in Hz) as the Brian2 quantities :func:`make_rule` takes."""
+    cls = _rule_class(name)
+    out = {}
+    for k, v in params.items():
+        if v is not None and k in cls.TIMES:
+            v = v * _unit("second")
+        elif v is not None and k in cls.RATES:
+            v = v * _unit("hertz")
+        out[k] = v
+    return out

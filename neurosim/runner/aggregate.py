@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim._io import write_text
+from neurosim.files import write_text
 from neurosim.runner.rundir import RunDir
 
 #: Final metrics shown in the sweep table when present (in this order).
@@ -137,7 +137,7 @@ def accuracy_figure(summary: Mapping[str, Any], metric: str, path: Path) -> list
 
 def write_sweep_report(sweep_dir: str | Path) -> dict[str, Any]:
     """(Re)write the sweep's ``report.md``, ``summary.json`` and figures from disk."""
-    from neurosim._io import write_json
+    from neurosim.files import write_json
 
     sweep_dir = Path(sweep_dir)
     sweep, runs = collect(sweep_dir)

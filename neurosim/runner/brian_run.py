@@ -11,27 +11,15 @@ import shutil
 from typing import Any
 
 from neurosim import snapshot as snap
-from neurosim.runner.config import ConfigError
 from neurosim.runner.rundir import RunDir
-
-_TIME_KEYS = ("tau_plus", "tau_minus", "interval")
 
 
 def make_rule(config: dict[str, Any]) -> Any:
-    """The Brian2 rule of ``config['rule']`` (seconds become Brian2 quantities)."""
-    try:
-        import brian2
-    except ImportError as exc:  # pragma: no cover - brian2 is a dependency
-        raise ConfigError("network.kind", f"needs brian2, which does not import here ({exc})") from None
-    from neurosim.rules.stdp import make_rule as _make
+    """The Brian2 rule of ``config['rule']`` (seconds become Brian2 times; see :mod:`neurosim.rules.stdp`)."""
+    from neurosim.runner.config import checked
+    from neurosim.runner.schema import check_brian_rule
 
-    rule = dict(config["rule"])
-    name = rule.pop("name")
-    params = {k: (v * brian2.second if k in _TIME_KEYS else v) for k, v in rule.items() if v is not None}
-    try:
-        return _make(name, **params)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError("rule", str(exc).splitlines()[0]) from None
+    return checked("rule", lambda k, v: check_brian_rule(v), config["rule"])
 
 
 def simulate(config: dict[str, Any], rule: Any, rundir: RunDir, *, progress: bool = True) -> dict[str, Any]:
@@ -76,7 +64,7 @@ def _save_activity(result: Any, rundir: RunDir) -> None:
     E/I network, the excitatory population rate in 100 ms bins (Hz)."""
     import numpy as np
 
-    from neurosim._io import atomic_path
+    from neurosim.files import atomic_path
 
     idx, times = result.raster
     arrays = {"rates_hz": np.asarray(result.rates, dtype=np.float64), "raster_index": np.asarray(idx),

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from neurosim._io import write_text
+from neurosim.files import write_text
 from neurosim.runner.rundir import RunDir
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neurosim._io import unwritable
+from neurosim.files import unwritable
 from neurosim.runner.config import BRIAN_NETWORKS, ConfigError
 from neurosim.runner.rundir import CHECKPOINT_POLICIES, STALE_POLICIES, RunDir, RunError, code_hash
 

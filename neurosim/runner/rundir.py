@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import neurosim
-from neurosim._io import atomic_path, remove_temporaries, write_json, write_text
+from neurosim.files import atomic_path, remove_temporaries, write_json, write_text
 from neurosim.runner.config import run_dirname, to_toml
 
 DONE = "DONE"
@@ -307,10 +307,10 @@ def _now() -> str:
 
 def _fused_info() -> dict[str, Any]:
     try:
-        from neurosim.rules import _fused
+        from neurosim.rules import fused_kernels
     except ImportError:  # pragma: no cover - torch missing
         return {"fused": False, "reason": "torch not importable"}
-    return _fused.info()
+    return fused_kernels()
 
 
 def git_commit(path: Path | None = None) -> str | None:

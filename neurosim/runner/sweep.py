@@ -48,17 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neurosim._io import write_json
-from neurosim.runner.config import (
-    ConfigError,
-    _fmt,
-    _name,
-    _number,
-    apply_overrides,
-    config_hash,
-    read_toml,
-    resolve,
-)
+from neurosim import validate as V
+from neurosim.files import write_json
+from neurosim.runner.config import ConfigError, apply_overrides, checked, config_hash, read_toml, resolve
+from neurosim.runner.schema import name_check
 
 SWEEP_KEYS = ("name", "description", "base", "seeds", "condition", "vary", "workers")
 CONDITION_KEYS = ("label", "config", "set", "name", "seeds")
@@ -120,29 +113,29 @@ def build_sweep(raw: Mapping[str, Any], *, base_dir: Path = Path("."), default_n
     for k in raw:
         if k not in SWEEP_KEYS:
             hint = difflib.get_close_matches(k, SWEEP_KEYS, n=1)
-            did = f"did you mean {_fmt(hint[0])}? " if hint else ""
+            did = f"did you mean {V.fmt(hint[0])}? " if hint else ""
             raise ConfigError(k, f"unknown sweep key; {did}(allowed: {', '.join(SWEEP_KEYS)})")
-    name = _name("name", raw.get("name", default_name))
+    name = checked("name", name_check, raw.get("name", default_name))
     seeds = _seeds(raw.get("seeds", None), "seeds")
     workers = raw.get("workers")
     if workers is not None:
-        workers = _number(ge=1, le=MAX_WORKERS, integer=True)("workers", workers)
+        workers = checked("workers", V.integral(ge=1, le=MAX_WORKERS), workers)
     conditions = raw.get("condition", [{}])
     if not isinstance(conditions, list) or not conditions:
         raise ConfigError("condition", "must be a list of tables ([[condition]] entries)")
     vary = raw.get("vary", {})
     if not isinstance(vary, dict):
-        raise ConfigError("vary", f"must be a table of key = [values], got {_fmt(vary)}")
+        raise ConfigError("vary", f"must be a table of key = [values], got {V.fmt(vary)}")
     for k, vals in vary.items():
         if not isinstance(vals, list) or not vals:
-            raise ConfigError(f"vary.{k}", f"must be a non-empty list of values, got {_fmt(vals)}")
+            raise ConfigError(f"vary.{k}", f"must be a non-empty list of values, got {V.fmt(vals)}")
     base_cache: dict[Path, dict[str, Any]] = {}
 
     def base_of(ref: Any, key: str) -> dict[str, Any]:
         if ref is None:
             return {}
         if not isinstance(ref, str):
-            raise ConfigError(key, f"must be a path to a run config, got {_fmt(ref)}")
+            raise ConfigError(key, f"must be a path to a run config, got {V.fmt(ref)}")
         p = (base_dir / ref).resolve()
         if p not in base_cache:
             try:
@@ -162,18 +155,18 @@ def build_sweep(raw: Mapping[str, Any], *, base_dir: Path = Path("."), default_n
         for k in cond:
             if k not in CONDITION_KEYS:
                 hint = difflib.get_close_matches(k, CONDITION_KEYS, n=1)
-                did = f"did you mean {_fmt(hint[0])}? " if hint else ""
+                did = f"did you mean {V.fmt(hint[0])}? " if hint else ""
                 raise ConfigError(f"{where}.{k}", f"unknown key; {did}(allowed: {', '.join(CONDITION_KEYS)})")
         base = base_of(cond["config"], f"{where}.config") if "config" in cond else copy.deepcopy(sweep_base)
         if not base:
             raise ConfigError(where, "has no config: give the sweep a base or the condition a config")
         sets = cond.get("set", {})
         if not isinstance(sets, dict):
-            raise ConfigError(f"{where}.set", f"must be a table of dotted keys, got {_fmt(sets)}")
+            raise ConfigError(f"{where}.set", f"must be a table of dotted keys, got {V.fmt(sets)}")
         label = cond.get("label") or ", ".join(f"{k}={v}" for k, v in sets.items()) or f"condition {ci}"
         if not isinstance(label, str):
-            raise ConfigError(f"{where}.label", f"must be a string, got {_fmt(label)}")
-        run_name = _name(f"{where}.name", cond.get("name", f"{name}-{_slug(label)}"))
+            raise ConfigError(f"{where}.label", f"must be a string, got {V.fmt(label)}")
+        run_name = checked(f"{where}.name", name_check, cond.get("name", f"{name}-{_slug(label)}"))
         for combo in itertools.product(*vary.values()):
             varied = dict(zip(vary.keys(), combo, strict=True))
             full_label = label + "".join(f", {k}={v}" for k, v in varied.items())
@@ -201,8 +194,8 @@ def _seeds(seeds: Any, key: str) -> list[int] | None:
     if seeds is None:
         return None
     if not isinstance(seeds, list) or not seeds:
-        raise ConfigError(key, f"must be a non-empty list of integers >= 0, got {_fmt(seeds)}")
-    out = [_number(ge=0, integer=True)(f"{key}[{i}]", s) for i, s in enumerate(seeds)]
+        raise ConfigError(key, f"must be a non-empty list of integers >= 0, got {V.fmt(seeds)}")
+    out = [checked(f"{key}[{i}]", V.integral(ge=0), s) for i, s in enumerate(seeds)]
     if len(set(out)) != len(out):
         raise ConfigError(key, f"must not repeat a seed, got {out}")
     return out

@@ -191,31 +191,13 @@ def _restore(setup: Setup, ckpt: dict[str, Any], path: Any) -> None:
 
 def make_optimizer(rule: dict[str, Any], model: nn.Module, generator: torch.Generator
                    ) -> torch.optim.Optimizer:
-    """The optimizer a ``[rule]`` table describes, biases on an additive rule where needed."""
-    from neurosim.rules import DaleAdam, DaleSGD, LogGridMadam, Madam, QuantizedSGD, param_groups
+    """The optimizer a ``[rule]`` table describes (:data:`neurosim.rules.registry.TORCH_RULES`),
+    biases on an additive rule where the rule has one."""
+    from neurosim.rules.registry import TORCH_RULES
 
-    name, lr = rule["name"], rule["lr"]
-    bias = {"lr": rule["bias_lr"]} if rule.get("bias_lr") else {}
-    if name == "adam":
-        return torch.optim.Adam(model.parameters(), lr=lr, betas=tuple(rule["betas"]))
-    if name == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr, momentum=rule["momentum"])
-    if name == "madam":
-        return Madam(param_groups(model, **bias), lr=lr, beta=rule["beta"], g_bound=rule["g_bound"],
-                     p_scale=rule["p_scale"])
-    if name == "loggrid_madam":
-        return LogGridMadam(param_groups(model, **bias), lr=lr, levels=rule["levels"],
-                            ratio=rule["ratio"], step=rule["step"], rounding=rule["rounding"],
-                            init=rule["init"], beta=rule["beta"], g_bound=rule["g_bound"],
-                            p_scale=rule["p_scale"], generator=generator)
-    if name == "dale_adam":
-        return DaleAdam(param_groups(model), lr=lr, betas=tuple(rule["betas"]))
-    if name == "dale_sgd":
-        return DaleSGD(param_groups(model), lr=lr, momentum=rule["momentum"])
-    if name == "quantized_sgd":
-        return QuantizedSGD(param_groups(model, **bias), lr=lr, levels=rule["levels"],
-                            p_scale=rule["p_scale"], rounding=rule["rounding"], generator=generator)
-    raise ConfigError("rule.name", f"{name!r} is not a torch rule")
+    if rule["name"] not in TORCH_RULES:
+        raise ConfigError("rule.name", f"{rule['name']!r} is not a torch rule")
+    return TORCH_RULES[rule["name"]].build(model, rule, generator, bias_lr=rule.get("bias_lr"))
 
 
 # ----------------------------------------------------------------------------- generator state
@@ -297,11 +279,25 @@ def _loss(setup: Setup, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         x, y = batch
         return nn.functional.cross_entropy(setup.model(x), y)
     inputs, targets, mask = batch
-    out = setup.model(inputs)
-    ce = nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1),
-                                     reduction="none")
+    return _masked_loss(setup.model(inputs), targets, mask)
+
+
+def _masked_loss(out: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy per time step, weighted by the task's mask."""
+    ce = nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1), reduction="none")
     m = mask.reshape(-1)
     return (ce * m).sum() / m.sum()
+
+
+def _eval_forward(setup: Setup, inputs: torch.Tensor, key: int) -> torch.Tensor:
+    """The model's outputs for evaluation; a noisy model draws its noise from a generator fixed by
+    ``(seed, key)``, so the metrics do not depend on how far training advanced its own noise."""
+    import inspect
+
+    if "generator" in inspect.signature(setup.model.forward).parameters:
+        gen = torch.Generator(device=inputs.device).manual_seed(_seed_from(setup.config["seed"], 7, key))
+        return setup.model(inputs, generator=gen)
+    return setup.model(inputs)
 
 
 def _shuffle_gradients(setup: Setup, epoch: int, b: int) -> None:
@@ -341,9 +337,11 @@ def evaluate(setup: Setup) -> dict[str, float]:
             for part, key in (("val", 5), ("test", 6)):
                 rng = np.random.default_rng([setup.config["seed"], key])
                 inputs, targets, mask, info = setup.task.batch(n, rng, return_info=True)
-                batch = (torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(mask))
-                out[f"{part}_loss"] = float(_loss(setup, batch))
-                outputs = model(batch[0].to(setup.device)).cpu().numpy()
+                dev = setup.device
+                logits = _eval_forward(setup, torch.from_numpy(inputs).to(dev), key)
+                out[f"{part}_loss"] = float(_masked_loss(logits, torch.from_numpy(targets).to(dev),
+                                                         torch.from_numpy(mask).to(dev)))
+                outputs = logits.cpu().numpy()
                 out[f"{part}_accuracy"] = decision_accuracy(outputs, targets, mask, info)
                 if part == "test" and "coherence" in info:
                     choices = decision_choices(outputs, targets, mask)

@@ -23,7 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from neurosim import validate as V
+
 __all__ = [
+    "SPLIT_PARAMS",
     "ClassificationData",
     "Split",
     "load_npz_classification",
@@ -93,23 +96,24 @@ class ClassificationData:
 Split = ClassificationData
 
 
+#: Arguments of the split shared by every classification data set, with their checks.
+SPLIT_PARAMS = {
+    "val_fraction": V.Param(V.bounded(ge=0.0, lt=1.0), "fraction of each class held out for validation"),
+    "test_fraction": V.Param(V.bounded(ge=0.0, lt=1.0), "fraction of each class held out for testing"),
+}
+
+
 def _check_fractions(val_fraction: float, test_fraction: float) -> None:
-    for pname, v in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-            raise ValueError(f"{pname} must be a number in [0, 1), got {v!r}")
-        if not (np.isfinite(v) and 0.0 <= float(v) < 1.0):
-            raise ValueError(f"{pname} must be in [0, 1), got {v!r}")
-    if float(val_fraction) + float(test_fraction) >= 1.0:
+    v = V.apply(SPLIT_PARAMS, {"val_fraction": val_fraction, "test_fraction": test_fraction})
+    if v["val_fraction"] + v["test_fraction"] >= 1.0:
         raise ValueError(
-            f"val_fraction + test_fraction must be < 1 (some data must be left to train), "
+            f"val_fraction + test_fraction: must be < 1 (some data must be left to train), "
             f"got {val_fraction!r} + {test_fraction!r}"
         )
 
 
 def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
+    return V.integer("seed", seed, ge=0)
 
 
 def stratified_split_indices(

@@ -1,0 +1,253 @@
+"""The config schema: every key with its default, its check and what it means.
+
+Defaults and bounds come from the builders themselves, so a config and the class it
+builds cannot disagree:
+
+* ``[network]``: the model classes' signatures and ``PARAMS`` (:func:`neurosim.models.defaults`),
+  and those of :func:`neurosim.brian.song.run_song` / :func:`neurosim.brian.ei.run_ei_network`;
+* ``[task]``: the split arguments of :mod:`neurosim.tasks.npz` (cognitive tasks take a
+  ``params`` table, checked by the task class when the run is built);
+* ``[rule]``: :data:`neurosim.rules.registry.TORCH_RULES` (each optimizer's signature and
+  checks) and :func:`neurosim.rules.stdp.rule_defaults` for the Brian2 rules (whose own
+  checks run when the config is resolved, times in seconds);
+* ``[analysis]``: the families of :mod:`neurosim.analysis.fits` and the references of
+  :mod:`neurosim.analysis.reference`.
+
+Only what belongs to the runner (training length, checkpoints, the test size) is
+defined here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from neurosim import validate as V
+
+MISSING = object()
+MAX_NAME = 100  # a run directory is <name>-<10 hex digits>; file systems allow 255 bytes
+MAX_SEED = 2**63 - 1  # torch.manual_seed and numpy's SeedSequence take 64-bit seeds
+MAX_THREADS = 1024
+
+
+@dataclass(frozen=True)
+class Field:
+    """One config key: its default (:data:`MISSING` = required), its checker and what it means."""
+
+    default: Any
+    check: Callable[[str, Any], Any]
+    doc: str = ""
+
+
+def name_check(key: str, value: Any) -> str:
+    """A run or sweep name: ASCII letters, digits, ``-``, ``_``, ``.``; at most :data:`MAX_NAME` characters."""
+    value = V.string(key, value)
+    if not value or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in value) or value[0] == ".":
+        shown = V.fmt(value) if len(value) <= 40 else V.fmt(value[:40]) + "..."
+        raise ValueError(f"{key}: must be a non-empty name of ASCII letters, digits, '-', '_' or '.' "
+                         f"(not starting with '.'), got {shown}")
+    if len(value) > MAX_NAME:
+        raise ValueError(f"{key}: must be at most {MAX_NAME} characters, got {len(value)}")
+    return value
+
+
+def table(key: str, value: Any) -> dict[str, Any]:
+    """A TOML table."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{key}: must be a table, got {V.fmt(value)}")
+    return dict(value)
+
+
+def str_list(allowed: tuple[str, ...] | None = None) -> Callable[[str, Any], Any]:
+    """A list of strings (each one of ``allowed`` if given), or ``None``."""
+    def check(key: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise ValueError(f"{key}: must be a list of strings, got {V.fmt(value)}")
+        for i, v in enumerate(value):
+            (V.one_of(*allowed) if allowed else V.string)(f"{key}[{i}]", v)
+        return list(value)
+
+    return check
+
+
+def _from(defaults: dict[str, Any], params: dict[str, V.Param], keys: tuple[str, ...] | None = None
+          ) -> dict[str, Field]:
+    """Fields from a builder's defaults and ``PARAMS`` (the keys a config may set)."""
+    keys = tuple(params) if keys is None else keys
+    return {k: Field(defaults[k], params[k].check, params[k].doc) for k in keys}
+
+
+# ----------------------------------------------------------------------------- top level
+TOP: dict[str, Field] = {
+    "name": Field("run", name_check, "prefix of the run directory"),
+    "description": Field("", V.string, "free text, copied into the report"),
+    "seed": Field(0, V.integral(ge=0, le=MAX_SEED), "seed of every random generator"),
+    "device": Field("cpu", V.one_of("cpu", "cuda", "auto"), "torch device; auto = cuda if available"),
+    "threads": Field(1, V.integral(ge=0, le=MAX_THREADS),
+                     "torch intra-op threads (0 = torch's default); results are exactly "
+                     "reproducible for the same seed and thread count"),
+}
+
+TORCH_NETWORKS = ("mlp", "rnn", "snn")
+BRIAN_NETWORKS = ("brian_song", "brian_ei")
+NETWORKS = TORCH_NETWORKS + BRIAN_NETWORKS
+
+CLASSIFICATION_TASKS = ("digits", "npz")
+COGNITIVE_TASKS = ("perceptual_decision_making", "context_dependent_integration", "parametric_working_memory")
+TASKS = CLASSIFICATION_TASKS + COGNITIVE_TASKS + ("poisson",)
+
+SCHEDULERS = ("none", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR")
+
+#: The model keys a config may set, per network kind (the rest are the classes' own defaults).
+MODEL_KEYS = {"mlp": ("dale", "hidden", "inhibitory_fraction"),
+              "rnn": ("dale", "n_rec", "inhibitory_fraction", "tau", "dt", "noise_std", "spectral_radius"),
+              "snn": ("dale", "hidden", "inhibitory_fraction", "steps", "surrogate")}
+
+
+def network_fields(kind: str) -> dict[str, Field]:
+    """The ``[network]`` keys of ``kind``, defaults and checks from the builder."""
+    if kind in TORCH_NETWORKS:
+        from neurosim import models
+
+        return _from(models.defaults(kind), models.KINDS[kind].PARAMS, MODEL_KEYS[kind])
+    if kind == "brian_song":
+        from neurosim.brian import song
+
+        return _from(V.signature_defaults(song.run_song), song.PARAMS)
+    from neurosim.brian import ei
+
+    return _from(V.signature_defaults(ei.run_ei_network), ei.PARAMS)
+
+
+def task_fields(name: str) -> dict[str, Field]:
+    """The ``[task]`` keys of task ``name``."""
+    if name in COGNITIVE_TASKS:
+        return {"params": Field({}, table, "task keyword arguments (checked by the task class)")}
+    if name == "poisson":
+        return {}
+    from neurosim.tasks import npz
+    from neurosim.tasks.digits import load_digits_split
+
+    loader = load_digits_split if name == "digits" else npz.load_npz_classification
+    fields = _from(V.signature_defaults(loader), npz.SPLIT_PARAMS)
+    if name == "npz":
+        fields = {"path": Field(MISSING, V.string, "a .npz file with arrays X and y (runs are keyed by its "
+                                                   "content, recorded as task.sha256)"), **fields}
+    return fields
+
+
+# ----------------------------------------------------------------------------- rules
+def torch_rules() -> dict[str, Any]:
+    """:data:`neurosim.rules.registry.TORCH_RULES` (imports torch)."""
+    from neurosim.rules.registry import TORCH_RULES
+
+    return TORCH_RULES
+
+
+def brian_rules() -> tuple[str, ...]:
+    """The Brian2 rules a network's plastic excitatory projection takes (not the inhibitory ``vogels``)."""
+    from neurosim.rules.stdp import RULES
+
+    return tuple(k for k in RULES if k != "vogels")
+
+_BIAS_LR = Field(None, V.optional(V.bounded(gt=0.0)), "lr of the additive rule for biases (default: the rule's lr)")
+_SHUFFLE = Field(False, V.flag, "control: permute each gradient across synapses before every step")
+_BRIAN_DOCS = {"w_max": "largest weight (dimensionless, units of the conductance scale); none: the network's",
+               "tau_plus": "potentiation trace time constant (s)", "tau_minus": "depression trace time constant (s)",
+               "interval": "learning interval (s)", "lmbda": "learning rate (NEST's lambda)",
+               "alpha": "depression / potentiation ratio"}
+
+
+def _any_number(key: str, value: Any) -> Any:
+    """A number or a string (a Brian2 rule checks its own parameters when the config is resolved)."""
+    if value is None or isinstance(value, str):
+        return value
+    return V.real(key, value)
+
+
+def rule_fields(name: str) -> dict[str, Field]:
+    """The ``[rule]`` keys of rule ``name``, defaults and checks from the rule."""
+    if name in torch_rules():
+        entry = torch_rules()[name]
+        fields = _from(entry.defaults(), entry.params)
+        if entry.bias_group:
+            fields["bias_lr"] = _BIAS_LR
+        if name == "loggrid_madam":
+            fields["shuffle_gradient"] = _SHUFFLE
+        return fields
+    from neurosim.rules.stdp import rule_defaults
+
+    return {k: Field(v, _any_number, _BRIAN_DOCS.get(k, "")) for k, v in rule_defaults(name).items()}
+
+
+def check_brian_rule(rule: dict[str, Any]) -> Any:
+    """Build the Brian2 rule of a resolved ``[rule]`` table (seconds become Brian2 times).
+
+    Raises ``ValueError`` naming ``rule.<parameter>`` for a value the rule refuses.
+    """
+    from neurosim.rules.stdp import make_rule, with_units
+
+    params = {k: v for k, v in rule.items() if k != "name" and v is not None}
+    try:
+        return make_rule(rule["name"], **with_units(rule["name"], params))
+    except ValueError as exc:
+        msg = str(exc).splitlines()[0]
+        key, sep, rest = msg.partition(": ")
+        raise ValueError(f"rule.{key}: {rest}" if sep and key in params else f"rule: {msg}") from None
+
+
+# ----------------------------------------------------------------------------- the rest
+SCHEDULE: dict[str, Field] = {
+    "name": Field("none", V.one_of(*SCHEDULERS), "torch.optim.lr_scheduler class"),
+    "params": Field({}, table, "its keyword arguments (stepped once per epoch)"),
+}
+
+_pos_int = V.integral(gt=0)
+TRAIN_TORCH: dict[str, Field] = {
+    "epochs": Field(40, _pos_int, "passes over the training set (rnn: blocks of batches)"),
+    "batch_size": Field(32, _pos_int),
+    "batches_per_epoch": Field(50, _pos_int, "rnn only: generated batches per epoch"),
+    "checkpoint_every": Field(1, _pos_int, "epochs between checkpoints"),
+    "snapshot_every": Field(10, _pos_int, "epochs between weight snapshots"),
+    "eval_trials": Field(512, _pos_int, "rnn only: validation and test trials"),
+}
+TRAIN_BRIAN: dict[str, Field] = {
+    "duration": Field(100.0, V.bounded(gt=0.0), "biological time (s)"),
+    "snapshot_interval": Field(10.0, V.bounded(gt=0.0), "biological time between snapshots (s)"),
+}
+
+
+def analysis_fields() -> dict[str, Field]:
+    """The ``[analysis]`` keys: families and references from :mod:`neurosim.analysis`."""
+    from neurosim.analysis.fits import FAMILIES
+    from neurosim.analysis.reference import DEFAULT_REFERENCES
+
+    return {
+        "fit": Field(True, V.flag, "fit size distributions and compare with references"),
+        "figures": Field(True, V.flag, "draw the figures (PNG and SVG)"),
+        "families": Field(None, str_list(FAMILIES), "families to fit (default: all)"),
+        "projections": Field(None, str_list(), "projections to pool (default: all)"),
+        "references": Field(list(DEFAULT_REFERENCES), str_list(),
+                            "reference data sets (keys of neurosim.analysis.reference)"),
+    }
+
+
+QUICK_TORCH = {"train": {"epochs": 2, "batches_per_epoch": 10, "snapshot_every": 1, "eval_trials": 128},
+               "analysis": {"figures": False}}
+QUICK_BRIAN = {"train": {"duration": 2.0, "snapshot_interval": 1.0},
+               "network": {"n_e": 160, "n_i": 40}, "analysis": {"figures": False}}
+
+SECTIONS = ("network", "task", "rule", "schedule", "train", "analysis", "quick")
+
+#: Arguments of each scheduler that torch accepts but that break a run, with what is allowed.
+SCHEDULER_ARGS: dict[str, dict[str, Callable[[str, Any], Any]]] = {
+    "StepLR": {"step_size": V.integral(ge=1), "gamma": V.bounded(gt=0)},
+    "MultiStepLR": {"gamma": V.bounded(gt=0)},
+    "ExponentialLR": {"gamma": V.bounded(gt=0)},
+    "CosineAnnealingLR": {"T_max": V.integral(ge=1), "eta_min": V.bounded(ge=0)},
+    "LinearLR": {"start_factor": V.bounded(gt=0, le=1), "end_factor": V.bounded(ge=0, le=1),
+                 "total_iters": V.integral(ge=1)},
+}
