@@ -76,3 +76,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
                 if CI:
                     pytest.fail(f"CI=true: {reason}; a skip here would hide a broken build")
                 pytest.skip(reason)
+
+
+# ------------------------------------------------------------------ shared configs
+def mlp_toml(name: str = "run", *, epochs: int = 2, seed: int | None = None, snapshot_every: int | None = None,
+             fit: bool | None = False, rule: str = "loggrid_madam") -> str:
+    """The small digits MLP config the runner tests share (16 hidden units, LogGridMadam)."""
+    lines = [f'name = "{name}"'] + ([f"seed = {seed}"] if seed is not None else [])
+    lines += ["[network]", 'kind = "mlp"', "hidden = [16]", "[task]", 'name = "digits"', "[rule]",
+              f'name = "{rule}"', "[train]", f"epochs = {epochs}"]
+    lines += [f"snapshot_every = {snapshot_every}"] if snapshot_every is not None else []
+    lines += ["[analysis]", f"fit = {'true' if fit else 'false'}"] if fit is not None else []
+    return "\n" + "\n".join(lines) + "\n"
+

@@ -13,24 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import mlp_toml
 
 from neurosim.cli import EXIT_DIVERGED, EXIT_USAGE, main
 
-BASE = """
-name = "h"
-seed = 1
-[network]
-kind = "mlp"
-hidden = [16]
-[task]
-name = "digits"
-[rule]
-name = "loggrid_madam"
-[train]
-epochs = 2
-[analysis]
-fit = false
-"""
+BASE = mlp_toml("h", seed=1, epochs=2)
 
 
 def _base(tmp_path: Path, extra: str = "") -> Path:

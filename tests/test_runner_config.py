@@ -5,22 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import mlp_toml
 
 from neurosim.cli import main
 from neurosim.runner.config import ConfigError, config_hash, load, resolve, to_toml
 
-GOOD = """
-name = "ok"
-[network]
-kind = "mlp"
-hidden = [16]
-[task]
-name = "digits"
-[rule]
-name = "loggrid_madam"
-[train]
-epochs = 1
-"""
+GOOD = mlp_toml("ok", epochs=1, fit=None)
 
 # (description, TOML text, expected start of the error line after "error: ")
 BAD: list[tuple[str, str, str]] = [

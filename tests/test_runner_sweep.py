@@ -12,27 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import mlp_toml
 
 from neurosim.cli import main
 from neurosim.runner.aggregate import bootstrap_ci, paired_differences, summarise
 from neurosim.runner.config import ConfigError
 from neurosim.runner.sweep import load_sweep, run_sweep, worker_threads
 
-BASE = """
-name = "base"
-[network]
-kind = "mlp"
-hidden = [16]
-[task]
-name = "digits"
-[rule]
-name = "loggrid_madam"
-[train]
-epochs = 3
-snapshot_every = 3
-[analysis]
-fit = false
-"""
+BASE = mlp_toml("base", epochs=3, snapshot_every=3)
 
 SWEEP = """
 name = "mini"

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from neurosim.analysis import reference
+from neurosim.analysis import intervals, reference
 
 
 @dataclass(frozen=True)
@@ -195,13 +195,9 @@ def compare_with_references(
         sample = zb[rng.integers(0, nb, size=(m, nb))]
         boots[done:done + m] = np.std(sample, axis=1, ddof=1)
         done += m
-    alpha = (1.0 - ci) / 2.0
-    qlo, qhi = float(np.quantile(boots, alpha)), float(np.quantile(boots, 1.0 - alpha))
+    sigma_ci = intervals.percentile(boots, ci)
     if nb < n:  # m-out-of-n: rescale the deviations around the full-sample estimate
-        sub = float(np.std(zb, ddof=1))
-        f = math.sqrt(nb / n)
-        qlo, qhi = sigma + f * (qlo - sub), sigma + f * (qhi - sub)
-    sigma_ci = (qlo, qhi)
+        sigma_ci = intervals.m_out_of_n(sigma, float(np.std(zb, ddof=1)), sigma_ci, nb, n)
 
     rows = []
     for k in keys:

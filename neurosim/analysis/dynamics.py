@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from neurosim.analysis import intervals
 from neurosim.analysis.precision import pyplot
 
 
@@ -266,9 +267,7 @@ def size_change_scaling(
             boots[k] = np.nan
             continue
         boots[k] = _wls(np.log(cb[g]), np.log(sdb[g]), 2.0 * (nb_[g] - 1.0))[0]
-    boots = boots[np.isfinite(boots)]
-    alpha = (1.0 - ci) / 2.0
-    ci_t = (float(np.quantile(boots, alpha)), float(np.quantile(boots, 1.0 - alpha)))
+    ci_t = intervals.percentile(boots, ci)
 
     bins = SizeBins(
         lo=np.exp(edges[:-1][good]),

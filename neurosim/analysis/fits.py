@@ -44,13 +44,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special, stats
 
+from neurosim.analysis import estimation as E
 from neurosim.analysis import families as F
+from neurosim.analysis import intervals
 from neurosim.analysis.families import (
     FAMILIES,
     PARAM_NAMES,
-    Fitted,
     density_per_log_size,
     level_probabilities,
     ppf,
@@ -68,123 +69,6 @@ MIN_POSITIVE = 20
 #: Positive sizes must lie in ``[SIZE_RANGE[0], SIZE_RANGE[1]]`` (any unit): beyond, sums of
 #: squares in the fits overflow or underflow float64. Rescale (choose another unit) outside it.
 SIZE_RANGE = (1e-100, 1e100)
-_BIG = 1e300  # objective value outside the model's support
-
-
-# ======================================================================= data
-@dataclass
-class _Data:
-    """Positive sizes (continuous) or level codes on a grid (binned)."""
-
-    x: np.ndarray | None = None  # sorted positive sizes
-    lx: np.ndarray | None = None  # ln x
-    levels: np.ndarray | None = None  # level code per observation (binned)
-    grid: LogGrid | None = None
-    rounding: str = "nearest"
-
-    @property
-    def binned(self) -> bool:
-        return self.grid is not None
-
-    @property
-    def n(self) -> int:
-        return int(self.levels.size if self.binned else self.x.size)
-
-    def counts(self) -> np.ndarray:
-        return np.bincount(self.levels, minlength=self.grid.levels)
-
-    def log_sizes(self) -> np.ndarray:
-        if self.binned:
-            return np.log(self.grid.sizes())[self.levels]
-        return self.lx
-
-
-def _cont(x: np.ndarray) -> _Data:
-    x = np.sort(np.asarray(x, dtype=np.float64))
-    return _Data(x=x, lx=np.log(x))
-
-
-# ============================================================ binned fits
-def _fit_binned(name: str, d: _Data) -> Fitted:
-    grid = d.grid
-    counts = d.counts()
-    occ = counts > 0
-    if occ.sum() < 2:
-        raise ValueError("sizes: all values sit on one grid level; cannot fit")
-    fam = F.family(name)
-    start = fam.binned_start(grid, d.levels)
-    c = counts[occ].astype(np.float64)
-
-    def nll(v: np.ndarray) -> float:
-        try:
-            p = level_probabilities(name, fam.from_vec(v), grid, d.rounding)[occ]
-        except (ValueError, OverflowError, ZeroDivisionError):
-            return _BIG
-        if not fam.valid_vec(v):
-            return _BIG
-        if np.any(p <= 0):
-            return _BIG
-        return -float(np.dot(c, np.log(p)))
-
-    v0 = fam.to_vec(start)
-    best, method = None, ""
-    if fam.smooth:  # smooth in its parameters: quasi-Newton is fastest
-        best, method = optimize.minimize(nll, v0, method="BFGS", options={"gtol": 1e-6}), "BFGS"
-        if not np.isfinite(best.fun):
-            best = None
-    if best is None or not best.success:
-        res = optimize.minimize(
-            nll, v0 if best is None else best.x, method="Nelder-Mead",
-            options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 2000 * v0.size},
-        )
-        if best is None or res.fun <= best.fun:
-            best, method = res, "Nelder-Mead"
-    return Fitted(fam.from_vec(best.x), -float(best.fun), bool(best.success), f"{method}: {best.message}")
-
-
-def _fit_continuous(name: str, d: _Data) -> Fitted:
-    """ML parameters and log-likelihood (size space) of one family."""
-    return F.family(name).fit(d.x, d.lx)
-
-
-def _fit(name: str, d: _Data) -> Fitted:
-    return _fit_binned(name, d) if d.binned else _fit_continuous(name, d)
-
-
-def _pointwise(name: str, p: dict[str, float], d: _Data) -> np.ndarray:
-    """Per-observation log-likelihood (log density, or log level probability)."""
-    if d.binned:
-        with np.errstate(divide="ignore"):
-            return np.log(level_probabilities(name, p, d.grid, d.rounding))[d.levels]
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        return F.family(name).logpdf(p, d.x, d.lx)
-
-
-def _ks(name: str, p: dict[str, float], d: _Data) -> float:
-    if d.binned:
-        model = np.cumsum(level_probabilities(name, p, d.grid, d.rounding))
-        emp = np.cumsum(d.counts()) / d.n
-        return float(np.max(np.abs(emp - model)[:-1]))
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        cdf = F.family(name).cdf(p, d.x)
-    n = d.x.size
-    i = np.arange(1, n + 1)
-    return float(max(np.max(i / n - cdf), np.max(cdf - (i - 1) / n)))
-
-
-def _simulate(name: str, p: dict[str, float], d: _Data, rng: np.random.Generator) -> _Data:
-    x = F.family(name).rvs(p, d.n, rng)
-    if d.binned:
-        return _Data(levels=d.grid.encode(x, d.rounding, generator=rng), grid=d.grid,
-                     rounding=d.rounding)
-    return _cont(x)
-
-
-def _resample(d: _Data, rng: np.random.Generator) -> _Data:
-    idx = rng.integers(0, d.n, d.n)
-    if d.binned:
-        return _Data(levels=d.levels[idx], grid=d.grid, rounding=d.rounding)
-    return _cont(d.x[idx])
 
 
 # ================================================================ results
@@ -259,7 +143,7 @@ class FitReport:
     grid: LogGrid | None = None
     rounding: str | None = None
     unit: str = "a.u."
-    _data: _Data | None = field(default=None, repr=False)
+    _data: E.Data | None = field(default=None, repr=False)
 
     @property
     def n_positive(self) -> int:
@@ -331,8 +215,8 @@ class FitReport:
         d = self._data
         pair = (a, b) if (a, b) in NESTED else (b, a) if (b, a) in NESTED else None
         if pair is None:
-            la = _pointwise(a, fa.params, d)
-            lb = _pointwise(b, fb.params, d)
+            la = E.pointwise(a, fa.params, d)
+            lb = E.pointwise(b, fb.params, d)
             with np.errstate(invalid="ignore"):
                 diff = la - lb
             if not np.all(np.isfinite(diff)):
@@ -353,8 +237,8 @@ class FitReport:
         rng = np.random.default_rng(seed)
         hits = 0
         for _ in range(int(n_boot)):
-            sim = _simulate(null, self.results[null].params, d, rng)
-            lr_b = 2.0 * (_fit(alt, sim).loglik - _fit(null, sim).loglik)
+            sim = E.simulate(null, self.results[null].params, d, rng)
+            lr_b = 2.0 * (E.fit(alt, sim).loglik - E.fit(null, sim).loglik)
             hits += lr_b >= lr - 1e-9 * max(1.0, abs(lr))
         pval = (1 + hits) / (n_boot + 1)
         return Comparison(a, b, "lr-bootstrap", lr, pval, alt if pval < alpha else null,
@@ -403,11 +287,9 @@ class FitReport:
             raise ValueError(f"level: must be in (0, 1), got {level!r}")
         rng = np.random.default_rng(seed)
         vals = np.array(
-            [_fit(family, _resample(self._data, rng)).params[param] for _ in range(int(n_boot))]
+            [E.fit(family, E.resample(self._data, rng)).params[param] for _ in range(int(n_boot))]
         )
-        q = (1.0 - level) / 2.0
-        lo, hi = np.quantile(vals, [q, 1.0 - q])
-        return float(lo), float(hi)
+        return intervals.percentile(vals, level)
 
     def gof(self, family: str | None = None, n_mc: int = 99, seed: int = 0) -> float:
         """Monte Carlo goodness-of-fit p value of the KS statistic (parametric bootstrap).
@@ -426,9 +308,9 @@ class FitReport:
         rng = np.random.default_rng(seed)
         hits = 0
         for _ in range(int(n_mc)):
-            sim = _simulate(family, fit.params, self._data, rng)
-            p_b = _fit(family, sim).params
-            hits += _ks(family, p_b, sim) >= fit.ks
+            sim = E.simulate(family, fit.params, self._data, rng)
+            p_b = E.fit(family, sim).params
+            hits += E.ks(family, p_b, sim) >= fit.ks
         fit.gof_pvalue = (1 + hits) / (n_mc + 1)
         return fit.gof_pvalue
 
@@ -570,13 +452,13 @@ def fit_sizes(
                 f"1e-4 relative (levels={grid.levels}, ratio={grid.ratio:.6g}, "
                 f"w_max={grid.w_max:.6g})"
             )
-        data = _Data(levels=lv, grid=grid, rounding=rounding)
+        data = E.Data(levels=lv, grid=grid, rounding=rounding)
     else:
-        data = _cont(pos)
+        data = E.continuous(pos)
     m = data.n
     results = {}
     for name in fams:
-        fitted = _fit(name, data)
+        fitted = E.fit(name, data)
         ll = fitted.loglik
         k = len(PARAM_NAMES[name])
         results[name] = FamilyFit(
@@ -585,7 +467,7 @@ def fit_sizes(
             loglik=float(ll),
             aic=2.0 * k - 2.0 * ll,
             bic=k * math.log(m) - 2.0 * ll,
-            ks=_ks(name, fitted.params, data),
+            ks=E.ks(name, fitted.params, data),
             n_params=k,
             success=fitted.success,
             message=fitted.message,

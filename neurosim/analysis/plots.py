@@ -8,9 +8,10 @@ axes (or figure) it drew on; :func:`save_figure` writes PNG and SVG atomically.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +22,11 @@ if "matplotlib.pyplot" not in sys.modules:
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
 
 from neurosim.analysis import families as F  # noqa: E402
+from neurosim.analysis import reference  # noqa: E402
+from neurosim.analysis.tables import short  # noqa: E402
 from neurosim.files import atomic_path  # noqa: E402
 from neurosim.lns import LogGrid  # noqa: E402
 
@@ -237,3 +241,160 @@ def save_figure(
 
 
 __all__ = ["plot_fit", "plot_level_occupancy", "plot_qq", "plot_runs", "save_figure"]
+
+
+# ======================================================= figures of a run's analysis
+_REF_STYLES = ("--", ":", "-.")
+
+
+def reference_density(key: str, centre_ln: float) -> Any:
+    """Reference shape as a density per unit ln size, its median moved to ``centre_ln``."""
+    ref = reference.load(key)
+    m, s, w = reference.mixture_ln(ref)
+    mc = m - reference.median_ln(ref) + centre_ln
+
+    def f(x: np.ndarray) -> np.ndarray:
+        lx = np.log(np.asarray(x, dtype=float))
+        return np.sum(w * stats.norm.pdf(lx[..., None], loc=mc, scale=s), axis=-1)
+
+    f.label = f"{short(key)}: {ref.measured} (shape, median matched)"  # type: ignore[attr-defined]
+    return f
+
+
+def overlay_references(ax: Any, fit: Any, shapes: Sequence[str]) -> None:
+    """Draw the reference shapes over a fit's histogram, centred on the data's median log size."""
+    pos = fit.positive_sizes()
+    centre = float(np.median(np.log(pos)))
+    lo, hi = ax.get_xlim()
+    xs = np.geomspace(lo, hi, 400)
+    for i, key in enumerate(shapes):
+        f = reference_density(key, centre)
+        ax.plot(xs, f(xs), ls=_REF_STYLES[i % 3], color="k", lw=1.3, label=f.label)
+    ax.set_xlim(lo, hi)
+    ax.legend(fontsize="x-small", frameon=False)
+
+
+def _families_to_draw(fit: Any) -> list[str]:
+    want = [fit.best, "lognorm", "lognorm_mix2", "loguniform"]
+    return [f for f in dict.fromkeys(want) if f in fit.results]
+
+
+def sizes_figure(parts: list[tuple[str, Any]], shapes: Sequence[str], title: str) -> Any:
+    """Histograms with fitted densities and reference shapes, one panel per ``(name, analysis)`` part."""
+    k = len(parts)
+    fig, axes = plt.subplots(1, k, figsize=(5.6 * k, 4.2), sharex=True, sharey=True, squeeze=False)
+    for ax, (name, a) in zip(axes.ravel(), parts, strict=True):
+        f = a.fit
+        plot_fit(f, ax=ax, families=_families_to_draw(f),
+                 title=f"{name}: best {f.best}, n={f.n}, silent {100 * f.silent_fraction:.1f} %")
+    for ax, (_, a) in zip(axes.ravel(), parts, strict=True):
+        overlay_references(ax, a.fit, shapes)
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    fig.tight_layout()
+    return fig
+
+
+def qq_figure(parts: list[tuple[str, Any]], title: str) -> Any:
+    """Q-Q plots against each part's fitted log-normal."""
+    k = len(parts)
+    fig, axes = plt.subplots(1, k, figsize=(4.6 * k, 4.2), squeeze=False)
+    for ax, (name, a) in zip(axes.ravel(), parts, strict=True):
+        plot_qq(a.fit, family="lognorm", ax=ax)
+        s = a.fit.results["lognorm"].params["sigma"]
+        ax.set_title(f"{name}: Q-Q against fitted log-normal (sigma {s:.3f})", fontsize="small")
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    fig.tight_layout()
+    return fig
+
+
+def occupancy_figure(parts: list[tuple[str, Any]], title: str) -> Any:
+    """Level occupancy of each part, with Samavat et al. (2024) and the grid's capacity in the legend."""
+    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    k = len(parts)
+    width = 0.85 / k
+    sam = reference.load("samavat2024")
+    n_levels = parts[0][1].precision.occupancy.n_levels
+    for i, (name, a) in enumerate(parts):
+        o = a.precision.occupancy
+        ax.bar(np.arange(o.n_levels) + (i - (k - 1) / 2) * width, o.fractions, width=width,
+               alpha=0.8, label=f"{name}: H = {o.entropy_bits:.2f} bits, "
+               f"{o.levels_in_use}/{o.n_levels} levels used")
+    ax.plot([], [], " ", label=f"Samavat et al. 2024: {sam['bits_low']:g}-{sam['bits_high']:g} bits "
+            f"(spine-head volume); capacity log2({n_levels}) = {math.log2(n_levels):.2f} bits")
+    ax.set_xlabel("grid level (0 = smallest size, w_max / ratio)")
+    ax.set_ylabel("fraction of synapses")
+    ax.set_title(title or "level occupancy", fontsize="medium")
+    ax.legend(fontsize="x-small", frameon=False, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def dynamics_figure(dyn: Any, title: str) -> Any:
+    """Size change against size (:class:`~neurosim.analysis.dynamics.ChangeScaling`) with slopes 1 and 0."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    dyn.plot(ax=ax, max_points=1500, seed=0)
+    b = dyn.bins
+    # slope-1 line through the geometric centre of the binned points
+    cx = float(np.exp(np.mean(np.log(b.center))))
+    cy = float(np.exp(np.mean(np.log(b.std_change))))
+    xs = np.geomspace(b.lo.min(), b.hi.max(), 50)
+    ax.plot(xs, cy * xs / cx, "k--", lw=1, label="slope 1: Loewenstein et al. 2011 (spine size)")
+    ax.plot(xs, np.full_like(xs, cy), "k:", lw=1, label="slope 0: additive (size-independent)")
+    ax.legend(fontsize=7)
+    ax.set_title(title or "size change against size (consecutive snapshots)", fontsize="medium")
+    fig.tight_layout()
+    return fig
+
+
+def save_and_close(fig: Any, out_dir: Path, stem: str) -> list[Path]:
+    """Write ``fig`` as ``out_dir/stem`` (PNG and SVG, atomically) and close it."""
+    try:
+        return save_figure(fig, out_dir / stem, tight=False)
+    finally:
+        plt.close(fig)
+
+
+def runs_shapes_figure(sizes: dict[str, np.ndarray], shapes: Sequence[str]) -> Figure:
+    """Standardised log sizes (``ln s - median``) of several runs on one axis, with reference shapes."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    zs = {k: np.log(s[s > 0]) - np.median(np.log(s[s > 0])) for k, s in sizes.items()}
+    lo = min(min(float(z.min()) for z in zs.values()), -3.0)
+    hi = max(max(float(z.max()) for z in zs.values()), 3.0)
+    edges = np.linspace(lo, hi, 61)
+    for k, z in zs.items():
+        dens, _ = np.histogram(z, bins=edges, density=True)
+        ax.stairs(dens, edges, lw=1.5, label=f"{k} (n={z.size})")
+    xs = np.linspace(lo, hi, 400)
+    for i, key in enumerate(shapes):
+        f = reference_density(key, 0.0)
+        ax.plot(xs, f(np.exp(xs)), ls=_REF_STYLES[i % 3], color="k", lw=1.3,
+                label=f.label.replace(" (shape, median matched)", ""))
+    ax.set_xlabel("ln size - median ln size (dimensionless)")
+    ax.set_ylabel("density per unit ln size")
+    ax.set_title("shapes of the final size distributions", fontsize="medium")
+    ax.legend(fontsize="x-small", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def runs_sigma_figure(sigmas: dict[str, tuple[float, tuple[float, float]]], shapes: Sequence[str]) -> Figure:
+    """``sigma`` of ln size per run (``{run: (sigma, (lo, hi))}``) with intervals, and the references'."""
+    fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(sigmas) + 2.2))
+    ks = list(sigmas)
+    y = np.arange(len(ks))
+    sig = np.array([sigmas[k][0] for k in ks])
+    cis = np.array([sigmas[k][1] for k in ks])
+    ax.errorbar(sig, y, xerr=[sig - cis[:, 0], cis[:, 1] - sig], fmt="o", capsize=3,
+                label="network (95 % bootstrap CI)")
+    for i, key in enumerate(shapes):
+        ref = reference.load(key)
+        ax.axvline(reference.sigma_ln(ref), color="k", ls=_REF_STYLES[i % 3], lw=1,
+                   label=f"{short(key)} ({ref.measured})")
+    ax.set_yticks(y, ks)
+    ax.set_xlabel("sigma of ln size (natural log, dimensionless)")
+    ax.set_title("spread of log sizes per run", fontsize="medium")
+    ax.legend(fontsize="x-small", frameon=False)
+    fig.tight_layout()
+    return fig

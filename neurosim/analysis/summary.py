@@ -69,34 +69,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
-from neurosim.analysis import reference
+from neurosim.analysis import intervals, plots, reference
+from neurosim.analysis import projections as P
+from neurosim.analysis import tables as T
 from neurosim.analysis.biology import BiologyComparison, compare_with_references
 from neurosim.analysis.dynamics import ChangeScaling, size_change_scaling
 from neurosim.analysis.fits import FitReport, fit_sizes
 from neurosim.analysis.precision import PrecisionReport, precision_report
 from neurosim.files import write_json, write_text
-from neurosim.lns import ROUNDINGS, LogGrid
+from neurosim.lns import ROUNDINGS
 
 #: Most sizes resampled by a bootstrap (m-out-of-n above this; see the module notes).
 BOOT_CAP: int = 20_000
 #: Most (size, change) pairs used for the size-change scaling.
 DYNAMICS_CAP: int = 100_000
 DEFAULT_REFERENCES = reference.DEFAULT_REFERENCES
-
-_SHORT = {
-    "bartol2015": "Bartol et al. 2015",
-    "song2005": "Song et al. 2005",
-    "dorkenwald2022": "Dorkenwald et al. 2022",
-    "samavat2024": "Samavat et al. 2024",
-    "loewenstein2011": "Loewenstein et al. 2011",
-}
-
-
-def _short(key: str) -> str:
-    return _SHORT.get(key, key)
-
 
 def _num(x: Any) -> float | None:
     """A JSON-safe float (``None`` for NaN, inf or ``None``)."""
@@ -106,107 +94,6 @@ def _num(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-# ============================================================== pooling
-@dataclass
-class _Pooled:
-    """Pooled sizes of the chosen projections of one snapshot, ready to fit."""
-
-    sizes: np.ndarray  # float64 >= 0: what is fitted (relative to w_max if normalised)
-    grid: LogGrid | None  # grid of `sizes` for a binned fit, else None
-    levels: np.ndarray | None  # level codes of the gridded synapses with size > 0
-    n_levels: int | None
-    unit: str
-    n_pos_sign: int
-    n_neg_sign: int
-    notes: list[str] = field(default_factory=list)
-
-
-def _choose(snap: Any, projections: Sequence[str] | None) -> list[str]:
-    names = list(snap.projections) if projections is None else list(projections)
-    missing = [n for n in names if n not in snap.projections]
-    if missing:
-        raise ValueError(
-            f"projections: {missing[0]!r} not in snapshot; it has {sorted(snap.projections)}"
-        )
-    if not names:
-        raise ValueError("projections: empty; name at least one projection")
-    return names
-
-
-def _pairs(snap: Any, names: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Sizes of synapse pairs sharing pre and post (sparse projections), for the pair CV.
-
-    For every (projection, pre, post) with two or more synapses, the first two are taken
-    (the pairs of Bartol et al. 2015, eLife 4:e10778). ``None`` if there are none.
-    """
-    a_all, b_all = [], []
-    for n in names:
-        p = snap.projections[n]
-        if p.pre is None or p.post is None:
-            continue
-        key = p.pre.astype(np.int64) * (int(p.post.max(initial=0)) + 1) + p.post.astype(np.int64)
-        order = np.argsort(key, kind="stable")
-        ks = key[order]
-        first = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-        counts = np.diff(np.r_[first, ks.size])
-        two = first[counts >= 2]
-        if two.size:
-            size = p.size.ravel().astype(np.float64)
-            a_all.append(size[order[two]])
-            b_all.append(size[order[two + 1]])
-    if not a_all:
-        return None
-    return np.concatenate(a_all), np.concatenate(b_all)
-
-
-def _pool(snap: Any, names: list[str]) -> _Pooled:
-    projs = [snap.projections[n] for n in names]
-    raw = np.concatenate([p.size.ravel().astype(np.float64) for p in projs])
-    signs = np.concatenate([p.sign.ravel() for p in projs])
-    n_pos, n_neg = int((signs > 0).sum()), int((signs < 0).sum())
-    units = sorted({p.unit for p in projs})
-    unit = units[0] if len(units) == 1 else "mixed units"
-    notes: list[str] = []
-    if len(units) > 1:
-        notes.append(f"projections have different units ({', '.join(units)}); pooled as they are")
-    gridded = [p for p in projs if p.grid is not None]
-    shapes = {(p.grid.levels, round(p.grid.ratio, 9)) for p in gridded}
-    levels = n_levels = None
-    if gridded and len(shapes) == 1:
-        n_levels = gridded[0].grid.levels
-        levels = np.concatenate([p.level.ravel()[p.size.ravel() > 0] for p in gridded])
-        levels = levels.astype(np.int64)
-    elif gridded:
-        notes.append("gridded projections use different level counts or ratios: no occupancy")
-    if not gridded or len(gridded) < len(projs) or len(shapes) != 1:
-        if gridded:
-            notes.append("gridded and continuous sizes pooled (or grids differ): continuous fits")
-        return _Pooled(raw, None, levels, n_levels, unit, n_pos, n_neg, notes)
-    grids = {tuple(sorted(p.grid.to_dict().items())) for p in gridded}
-    if len(grids) == 1:
-        grid, sizes = gridded[0].grid, raw
-    else:
-        g0 = gridded[0].grid
-        grid = LogGrid(g0.levels, g0.ratio, 1.0)
-        sizes = np.concatenate([p.size.ravel().astype(np.float64) / p.grid.w_max for p in projs])
-        unit = "w_max"
-        notes.append(
-            "projections have their own w_max: sizes are relative to their projection's "
-            "w_max (unit w_max), fitted on one grid"
-        )
-    pos = sizes > 0
-    if pos.any():
-        snapped = grid.decode(grid.encode(sizes[pos], "nearest"))
-        off = int((np.abs(snapped / sizes[pos] - 1.0) > 1e-3).sum())
-        if off:
-            notes.append(f"{off} sizes lie off their grid: continuous fits")
-            return _Pooled(raw, None, levels, n_levels, unit, n_pos, n_neg, notes)
-        sizes = sizes.copy()
-        sizes[pos] = snapped
-    return _Pooled(sizes, grid, levels, n_levels, unit, n_pos, n_neg, notes)
-
-
-# ====================================================== one snapshot
 @dataclass
 class SnapshotAnalysis:
     """Everything computed for one snapshot (see :func:`analyse_snapshot`).
@@ -332,8 +219,8 @@ def analyse_snapshot(
     seed:
         Seed of the bootstraps.
     """
-    names = _choose(snap, projections)
-    pooled = _pool(snap, names)
+    names = P.choose(snap, projections)
+    pooled = P.pool(snap, names)
     sizes = pooled.sizes
     n_zero = int((sizes == 0).sum())
     skipped: dict[str, str] = {}
@@ -362,7 +249,7 @@ def analyse_snapshot(
             sizes,
             levels=pooled.levels if pooled.levels is not None and pooled.levels.size else None,
             n_levels=pooled.n_levels,
-            pairs=_pairs(snap, names),
+            pairs=P.pairs(snap, names),
         )
     except ValueError as exc:
         skipped["precision"] = str(exc)
@@ -374,7 +261,7 @@ def analyse_snapshot(
 
 
 def _fit_sigma_ci(
-    fit: FitReport, sizes: np.ndarray, families: Any, pooled: _Pooled, rounding: str,
+    fit: FitReport, sizes: np.ndarray, families: Any, pooled: P.Pooled, rounding: str,
     n_boot: int, seed: int,
 ) -> tuple[float, float] | None:
     """Bootstrap CI of the fitted log-normal sigma, m-out-of-n above :data:`BOOT_CAP`."""
@@ -386,10 +273,8 @@ def _fit_sigma_ci(
             return fit.bootstrap_ci("sigma", "lognorm", n_boot=max(10, int(n_boot)), seed=seed)
         sub = np.random.default_rng(seed).choice(pos, BOOT_CAP, replace=False)
         rep = fit_sizes(sub, families=["lognorm"], grid=pooled.grid, rounding=rounding)
-        lo, hi = rep.bootstrap_ci("sigma", "lognorm", n_boot=max(10, int(n_boot)), seed=seed)
-        s_sub = rep.results["lognorm"].params["sigma"]
-        f = math.sqrt(BOOT_CAP / n)
-        return est + f * (lo - s_sub), est + f * (hi - s_sub)
+        sub_ci = rep.bootstrap_ci("sigma", "lognorm", n_boot=max(10, int(n_boot)), seed=seed)
+        return intervals.m_out_of_n(est, rep.results["lognorm"].params["sigma"], sub_ci, BOOT_CAP, n)
     except ValueError:
         return None
 
@@ -427,128 +312,6 @@ def _dynamics(
     return None, last, len(snapshots) - 1
 
 
-# ============================================================ figures
-def _ref_density(key: str, centre_ln: float) -> Any:
-    """Reference shape as a density per unit ln size, its median moved to ``centre_ln``."""
-    ref = reference.load(key)
-    m, s, w = reference.mixture_ln(ref)
-    mc = m - reference.median_ln(ref) + centre_ln
-
-    def f(x: np.ndarray) -> np.ndarray:
-        lx = np.log(np.asarray(x, dtype=float))
-        return np.sum(w * stats.norm.pdf(lx[..., None], loc=mc, scale=s), axis=-1)
-
-    f.label = f"{_short(key)}: {ref.measured} (shape, median matched)"  # type: ignore[attr-defined]
-    return f
-
-
-def _overlay_refs(ax: Any, fit: FitReport, shapes: Sequence[str]) -> None:
-    pos = fit.positive_sizes()
-    centre = float(np.median(np.log(pos)))
-    lo, hi = ax.get_xlim()
-    xs = np.geomspace(lo, hi, 400)
-    for i, key in enumerate(shapes):
-        f = _ref_density(key, centre)
-        ax.plot(xs, f(xs), ls=("--", ":", "-.")[i % 3], color="k", lw=1.3, label=f.label)
-    ax.set_xlim(lo, hi)
-    ax.legend(fontsize="x-small", frameon=False)
-
-
-def _fit_families_to_draw(fit: FitReport) -> list[str]:
-    want = [fit.best, "lognorm", "lognorm_mix2", "loguniform"]
-    return [f for f in dict.fromkeys(want) if f in fit.results]
-
-
-def _fig_sizes(parts: list[tuple[str, SnapshotAnalysis]], shapes: Sequence[str], title: str) -> Any:
-    from neurosim.analysis.plots import plot_fit
-    from neurosim.analysis.precision import pyplot
-
-    plt = pyplot()
-    k = len(parts)
-    fig, axes = plt.subplots(1, k, figsize=(5.6 * k, 4.2), sharex=True, sharey=True, squeeze=False)
-    for ax, (name, a) in zip(axes.ravel(), parts, strict=True):
-        f = a.fit
-        plot_fit(f, ax=ax, families=_fit_families_to_draw(f),
-                 title=f"{name}: best {f.best}, n={f.n}, silent {100 * f.silent_fraction:.1f} %")
-    for ax, (_, a) in zip(axes.ravel(), parts, strict=True):
-        _overlay_refs(ax, a.fit, shapes)
-    if title:
-        fig.suptitle(title, fontsize="medium")
-    fig.tight_layout()
-    return fig
-
-
-def _fig_qq(parts: list[tuple[str, SnapshotAnalysis]], title: str) -> Any:
-    from neurosim.analysis.plots import plot_qq
-    from neurosim.analysis.precision import pyplot
-
-    plt = pyplot()
-    k = len(parts)
-    fig, axes = plt.subplots(1, k, figsize=(4.6 * k, 4.2), squeeze=False)
-    for ax, (name, a) in zip(axes.ravel(), parts, strict=True):
-        plot_qq(a.fit, family="lognorm", ax=ax)
-        s = a.fit.results["lognorm"].params["sigma"]
-        ax.set_title(f"{name}: Q-Q against fitted log-normal (sigma {s:.3f})", fontsize="small")
-    if title:
-        fig.suptitle(title, fontsize="medium")
-    fig.tight_layout()
-    return fig
-
-
-def _fig_occupancy(parts: list[tuple[str, SnapshotAnalysis]], title: str) -> Any:
-    from neurosim.analysis.precision import pyplot
-
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7.0, 4.0))
-    k = len(parts)
-    width = 0.85 / k
-    sam = reference.load("samavat2024")
-    n_levels = parts[0][1].precision.occupancy.n_levels
-    for i, (name, a) in enumerate(parts):
-        o = a.precision.occupancy
-        ax.bar(np.arange(o.n_levels) + (i - (k - 1) / 2) * width, o.fractions, width=width,
-               alpha=0.8, label=f"{name}: H = {o.entropy_bits:.2f} bits, "
-               f"{o.levels_in_use}/{o.n_levels} levels used")
-    ax.plot([], [], " ", label=f"Samavat et al. 2024: {sam['bits_low']:g}-{sam['bits_high']:g} bits "
-            f"(spine-head volume); capacity log2({n_levels}) = {math.log2(n_levels):.2f} bits")
-    ax.set_xlabel("grid level (0 = smallest size, w_max / ratio)")
-    ax.set_ylabel("fraction of synapses")
-    ax.set_title(title or "level occupancy", fontsize="medium")
-    ax.legend(fontsize="x-small", frameon=False, loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
-def _fig_dynamics(dyn: ChangeScaling, title: str) -> Any:
-    from neurosim.analysis.precision import pyplot
-
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.6, 4.4))
-    dyn.plot(ax=ax, max_points=1500, seed=0)
-    b = dyn.bins
-    # slope-1 line through the geometric centre of the binned points
-    cx = float(np.exp(np.mean(np.log(b.center))))
-    cy = float(np.exp(np.mean(np.log(b.std_change))))
-    xs = np.geomspace(b.lo.min(), b.hi.max(), 50)
-    ax.plot(xs, cy * xs / cx, "k--", lw=1, label="slope 1: Loewenstein et al. 2011 (spine size)")
-    ax.plot(xs, np.full_like(xs, cy), "k:", lw=1, label="slope 0: additive (size-independent)")
-    ax.legend(fontsize=7)
-    ax.set_title(title or "size change against size (consecutive snapshots)", fontsize="medium")
-    fig.tight_layout()
-    return fig
-
-
-def _save(fig: Any, out_dir: Path, stem: str) -> list[Path]:
-    from neurosim.analysis.plots import save_figure
-    from neurosim.analysis.precision import pyplot
-
-    try:
-        return save_figure(fig, out_dir / stem, tight=False)
-    finally:
-        pyplot().close(fig)
-
-
-# ============================================================ results
 @dataclass
 class RunAnalysis:
     """Result of :func:`analyse_run`.
@@ -584,159 +347,6 @@ class RunsComparison:
     summary: dict[str, Any]
 
 
-# ========================================================== markdown
-def _fmt(x: Any, spec: str = ".3f") -> str:
-    if x is None:
-        return "-"
-    try:
-        xf = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    return format(xf, spec) if math.isfinite(xf) else "-"
-
-
-def _ci(ci: Any) -> str:
-    if ci is None:
-        return ""
-    return f" [{_fmt(ci[0])}, {_fmt(ci[1])}]"
-
-
-def _learning_table(parts: list[tuple[str, SnapshotAnalysis]]) -> str:
-    """Rows: quantities; columns: the snapshots (initial, final)."""
-    head = "| quantity | " + " | ".join(n for n, _ in parts) + " |"
-    lines = [head, "|---|" + "---|" * len(parts)]
-
-    def row(label: str, fn: Any) -> None:
-        vals = []
-        for _, a in parts:
-            try:
-                vals.append(fn(a))
-            except (AttributeError, KeyError, TypeError):
-                vals.append("-")
-        if any(v != "-" for v in vals):  # leave out rows that apply to no snapshot
-            lines.append(f"| {label} | " + " | ".join(vals) + " |")
-
-    row("synapses (zero = silent)", lambda a: f"{a.n} ({a.n_zero} zero)")
-    row("silent fraction", lambda a: _fmt(a.silent_fraction, ".4f"))
-    row("fit", lambda a: ("binned levels" if a.fit.binned else "continuous") + f", {a.pooled_unit}")
-    row("best family (AIC)", lambda a: a.fit.best)
-    row("sigma of ln size (sample, 95 % CI)",
-        lambda a: _fmt(a.biology.sigma_ln) + _ci(a.biology.sigma_ci))
-    row("log-normal fit: mu, sigma (ln)",
-        lambda a: f"{_fmt(a.fit.results['lognorm'].params['mu'])}, "
-                  f"{_fmt(a.fit.results['lognorm'].params['sigma'])}" + _ci(a.fit_sigma_ci))
-    row("dAIC of lognorm vs best",
-        lambda a: _fmt(a.fit.results["lognorm"].aic - a.fit.results[a.fit.best].aic, ".1f"))
-    row("dynamic range (1st-99th percentile)", lambda a: _fmt(a.precision.dynamic_range, ".3g") + "x")
-    row("levels in use", lambda a: f"{a.precision.occupancy.levels_in_use}/"
-                                   f"{a.precision.occupancy.n_levels}")
-    row("occupancy entropy (bits)", lambda a: _fmt(a.precision.occupancy.entropy_bits, ".2f"))
-    return "\n".join(lines) + "\n"
-
-
-def _reference_table(parts: list[tuple[str, SnapshotAnalysis]], refs: Sequence[str]) -> str:
-    names = [n for n, _ in parts]
-    head = ("| source | measured | quantity | reference | "
-            + " | ".join(f"network ({n})" for n in names) + " | verified |")
-    lines = [head, "|---|---|---|---|" + "---|" * len(names) + "---|"]
-    for key in refs:
-        ref = reference.load(key)
-        if ref.shape is not None:
-            vals = []
-            for _, a in parts:
-                b = a.biology
-                vals.append("-" if b is None else f"{_fmt(b.sigma_ln)}{_ci(b.sigma_ci)}")
-            ver = all(ref.values[v].verified for v in _shape_names(ref))
-            lines.append(f"| {_short(key)} | {ref.measured} | sigma of ln size | "
-                         f"{_fmt(reference.sigma_ln(ref))} | " + " | ".join(vals)
-                         + f" | {'yes' if ver else 'no'} |")
-            ks = []
-            for _, a in parts:
-                b = a.biology
-                r = None if b is None else next((r for r in b.rows if r.key == key), None)
-                ks.append("-" if r is None else _fmt(r.ks))
-            lines.append(f"| {_short(key)} | {ref.measured} | KS distance of ln s - median | 0 | "
-                         + " | ".join(ks) + f" | {'yes' if ver else 'no'} |")
-        elif key == "samavat2024":
-            vals = [_occ(a, "entropy") for _, a in parts]
-            ver = ref.values["bits_low"].verified and ref.values["bits_high"].verified
-            lines.append(f"| {_short(key)} | {ref.measured} | information per synapse (bits) vs "
-                         f"occupancy entropy | {ref['bits_low']:g}-{ref['bits_high']:g} | "
-                         + " | ".join(vals) + f" | {'yes' if ver else 'no'} |")
-        elif key == "bartol2015":
-            vals = [_occ(a, "capacity") for _, a in parts]
-            lines.append(f"| {_short(key)} | {ref.measured} | capacity log2(levels) (bits) | "
-                         f"{ref['bits']:g} (log2 26) | " + " | ".join(vals)
-                         + f" | {'yes' if ref.values['bits'].verified else 'no'} |")
-            vals = [_fmt(a.precision.dynamic_range, ".3g") + "x" if a.precision else "-"
-                    for _, a in parts]
-            lines.append(f"| {_short(key)} | {ref.measured} | size range | "
-                         f"{ref['size_ratio']:g}x (range of sizes) | " + " | ".join(vals)
-                         + " (1st-99th percentile) | "
-                         + f"{'yes' if ref.values['size_ratio'].verified else 'no'} |")
-    return "\n".join(lines) + "\n"
-
-
-def _shape_names(ref: reference.Reference) -> list[str]:
-    sh = ref.shape or {}
-    out = [sh[k] for k in ("mu", "sigma") if k in sh]
-    for k in ("means", "sds", "weights"):
-        out.extend(sh.get(k, []))
-    return out
-
-
-def _occ(a: SnapshotAnalysis, what: str) -> str:
-    if a.precision is None or a.precision.occupancy is None:
-        return "- (not gridded)"
-    o = a.precision.occupancy
-    if what == "entropy":
-        return f"{o.entropy_bits:.2f} ({o.levels_in_use}/{o.n_levels} levels used)"
-    return f"{o.capacity_bits:.2f} ({o.n_levels} levels)"
-
-
-def _mixture_table(parts: list[tuple[str, SnapshotAnalysis]]) -> str:
-    lines = [
-        "| source | weight of small component | sigma1 (ln) | sigma2 (ln) | mu2 - mu1 (ln) |",
-        "|---|---|---|---|---|",
-    ]
-    try:
-        ref = reference.load("dorkenwald2022")
-        m, s, w = reference.mixture_ln(ref)
-        ver = "verified" if all(ref.values[v].verified for v in _shape_names(ref)) else "unverified"
-        lines.append(f"| Dorkenwald et al. 2022 ({ref.measured}, {ver}) | {w[0]:.3f} | {s[0]:.3f} | "
-                     f"{s[1]:.3f} | {m[1] - m[0]:.3f} |")
-    except ValueError:
-        pass
-    for name, a in parts:
-        if a.fit is None or "lognorm_mix2" not in a.fit.results:
-            continue
-        p = a.fit.results["lognorm_mix2"].params
-        lines.append(f"| network, {name} | {p['w1']:.3f} | {p['sigma1']:.3f} | {p['sigma2']:.3f} | "
-                     f"{p['mu2'] - p['mu1']:.3f} |")
-    return "\n".join(lines) + "\n"
-
-
-def _projection_table(snap: Any, names: list[str]) -> str:
-    lines = ["| projection | synapses | unit | grid | zero | + / - signs |",
-             "|---|---|---|---|---|---|"]
-    for n in names:
-        p = snap.projections[n]
-        g = "-" if p.grid is None else (f"{p.grid.levels} levels, ratio {p.grid.ratio:.3g}, "
-                                        f"w_max {p.grid.w_max:.4g}")
-        lines.append(f"| {n} | {p.n_synapses} | {p.unit} | {g} | {int((p.size == 0).sum())} | "
-                     f"{int((p.sign > 0).sum())} / {int((p.sign < 0).sum())} |")
-    return "\n".join(lines) + "\n"
-
-
-def _when(snap: Any) -> str:
-    meta = getattr(snap, "meta", None) or {}
-    for k in ("step", "epoch", "time"):
-        if k in meta:
-            return f"{k} {meta[k]}"
-    return ""
-
-
-# ============================================================ entry points
 def _as_snapshot(x: Any) -> Any:
     """A Snapshot from a Snapshot, a ``{name: Projection}`` dict (``from_module``) or a path."""
     from neurosim import snapshot as snapmod
@@ -827,7 +437,7 @@ def analyse_run(
     shapes = [r for r in refs if reference.load(r).shape is not None]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = _choose(snaps[-1], projections)
+    names = P.choose(snaps[-1], projections)
     fams = None if families is None else list(dict.fromkeys(["lognorm", *families]))
     kw = dict(projections=names, families=fams, shapes=shapes, rounding=rounding,
               n_boot=n_boot, n_boot_fit=n_boot_fit, seed=seed)
@@ -842,17 +452,17 @@ def analyse_run(
     if figures:
         fitted = [(n, a) for n, a in parts if a.fit is not None]
         if fitted:
-            figs += _save(_fig_sizes(fitted, shapes, title), out_dir, "sizes")
-            figs += _save(_fig_qq(fitted, title), out_dir, "qq")
+            figs += plots.save_and_close(plots.sizes_figure(fitted, shapes, title), out_dir, "sizes")
+            figs += plots.save_and_close(plots.qq_figure(fitted, title), out_dir, "qq")
         else:
             fig_skipped["sizes"] = fig_skipped["qq"] = "no snapshot could be fitted"
         occ = [(n, a) for n, a in parts if a.precision is not None and a.precision.occupancy]
         if occ:
-            figs += _save(_fig_occupancy(occ, f"{title}: level occupancy"), out_dir, "occupancy")
+            figs += plots.save_and_close(plots.occupancy_figure(occ, f"{title}: level occupancy"), out_dir, "occupancy")
         else:
             fig_skipped["occupancy"] = "no gridded projection"
         if dyn is not None:
-            figs += _save(_fig_dynamics(dyn, f"{title}: size change against size"), out_dir,
+            figs += plots.save_and_close(plots.dynamics_figure(dyn, f"{title}: size change against size"), out_dir,
                           "change_scaling")
         else:
             fig_skipped["change_scaling"] = dyn_reason or "no dynamics"
@@ -885,7 +495,7 @@ def analyse_run(
     }
 
     def md(prefix: str) -> str:
-        return _run_markdown(snaps, names, parts, dyn, dyn_reason, n_pairs, refs, figs,
+        return T.run_markdown(snaps, names, parts, dyn, dyn_reason, n_pairs, refs, figs,
                              fig_skipped, label, prefix)
 
     write_text(out_dir / "analysis.md", md(""))
@@ -903,76 +513,6 @@ def _dyn_summary(dyn: ChangeScaling | None, reason: str | None, n_pairs: int) ->
         "n_used": dyn.n_used, "n_zero_excluded": dyn.n_zero_excluded,
         "snapshot_pairs": n_pairs, "loewenstein2011_slope": 1.0,
     }
-
-
-def _fig_md(figs: list[Path], prefix: str, stem: str, caption: str) -> str:
-    png = [p for p in figs if p.name == f"{stem}.png"]
-    if not png:
-        return ""
-    return f"![{caption}]({prefix}{stem}.png)\n\n({caption}; [SVG]({prefix}{stem}.svg))\n\n"
-
-
-def _run_markdown(
-    snaps: list[Any], names: list[str], parts: list[tuple[str, SnapshotAnalysis]],
-    dyn: ChangeScaling | None, dyn_reason: str | None, n_pairs: int, refs: list[str],
-    figs: list[Path], fig_skipped: dict[str, str], label: str, prefix: str,
-) -> str:
-    out = [f"## Synapse sizes{': ' + label if label else ''}\n"]
-    first, last = _when(snaps[0]), _when(snaps[-1])
-    span = f" ({first} to {last})" if first and last and len(snaps) > 1 else ""
-    out.append(f"{len(snaps)} snapshot(s){span}; initial = first, final = last. "
-               "Sizes are |w| (signs kept separately); zeros are silent synapses, counted "
-               "and left out of the fits (hurdle model).\n")
-    out.append(_projection_table(snaps[-1], names))
-    out.append("### What learning did (initial against final)\n" if len(parts) > 1
-               else "### Summary (one snapshot)\n")
-    out.append(_learning_table(parts))
-    notes = sorted({n for _, a in parts for n in a.notes})
-    skipped = [f"{name}: {k} skipped ({v})" for name, a in parts for k, v in a.skipped.items()]
-    if notes or skipped:
-        out.append("Notes: " + "; ".join(notes + skipped) + ".\n")
-    out.append(_fig_md(figs, prefix, "sizes",
-                       "histogram of sizes (log x) with fitted densities and reference shapes"))
-    out.append(_fig_md(figs, prefix, "qq", "Q-Q plot against the fitted log-normal"))
-    out.append("### Comparison with biology (shape, not scale)\n")
-    out.append("Network units and microns or millivolts cannot be compared, so shapes are: "
-               "sigma of ln size (natural log; log10 references converted) with its "
-               "bootstrap interval, and the KS distance between standardised log sizes "
-               "(ln s - median). Unverified reference numbers are marked.\n")
-    out.append(_reference_table(parts, refs))
-    if any(a.fit is not None and "lognorm_mix2" in a.fit.results for _, a in parts):
-        out.append("Two-log-normal mixture components (natural-log units, sorted by mean):\n")
-        out.append(_mixture_table(parts))
-    if any(a.precision is not None and (a.precision.occupancy is not None
-                                         or a.precision.median_pair_cv is not None)
-           for _, a in parts):
-        out.append("### Precision (levels; pairs of synapses sharing pre and post)\n")
-        for name, a in parts:
-            if a.precision is not None:
-                out.append(f"- {name}: {a.precision.markdown()}")
-        out.append("")
-        out.append(_fig_md(figs, prefix, "occupancy", "level occupancy"))
-    out.append("### Dynamics: size change against size\n")
-    if dyn is None:
-        out.append(f"Not computed: {dyn_reason}.\n")
-    else:
-        out.append(f"From {n_pairs} consecutive snapshot pair(s), pooled: slope of "
-                   f"ln std(change) against ln size = {dyn.slope:.3f} "
-                   f"({100 * dyn.ci_level:.0f} % bootstrap CI {dyn.ci[0]:.3f} to {dyn.ci[1]:.3f}), "
-                   f"{dyn.bins.count.size} bins, n = {dyn.n_used} "
-                   f"({dyn.n_zero_excluded} with a zero size excluded). Multiplicative "
-                   "dynamics (changes proportional to size, Loewenstein et al. 2011) give 1, "
-                   "additive dynamics 0; for Madam-family rules 1 holds by construction.\n")
-        out.append(_fig_md(figs, prefix, "change_scaling", "size change against size"))
-    if fig_skipped:
-        out.append("Figures not drawn: " + "; ".join(f"{k} ({v})" for k, v in fig_skipped.items())
-                   + ".\n")
-    out.append("Final-snapshot fits:\n")
-    out.append(parts[-1][1].fit.table() if parts[-1][1].fit is not None else "(no fit)\n")
-    if len(parts) > 1:
-        out.append("Initial-snapshot fits:\n")
-        out.append(parts[0][1].fit.table() if parts[0][1].fit is not None else "(no fit)\n")
-    return "\n".join(out)
 
 
 def compare_runs(
@@ -1019,7 +559,7 @@ def compare_runs(
         snaps = [_as_snapshot(s) for s in snapshots]
         if not snaps:
             raise ValueError(f"runs: {name!r} has no snapshots")
-        names = _choose(snaps[-1], projections)
+        names = P.choose(snaps[-1], projections)
         kw = dict(projections=names, families=fams, shapes=shapes, n_boot=n_boot, seed=seed)
         fin = analyse_snapshot(snaps[-1], **kw)
         ini = analyse_snapshot(snaps[0], **kw) if len(snaps) > 1 else None
@@ -1030,118 +570,31 @@ def compare_runs(
 
     figs: list[Path] = []
     if figures:
-        from neurosim.analysis.plots import plot_runs
-        from neurosim.analysis.precision import pyplot
-
         fitted = {k: a.fit for k, a in finals.items() if a.fit is not None}
         if fitted:
-            fig = plot_runs(fitted)
+            fig = plots.plot_runs(fitted)
             for ax, rep in zip(fig.axes, fitted.values(), strict=False):
-                _overlay_refs(ax, rep, shapes)
+                plots.overlay_references(ax, rep, shapes)
                 ax.title.set_fontsize("small")
             fig.suptitle("final size distributions per run (shared axes)", fontsize="medium")
             fig.tight_layout()
-            figs += _save(fig, out_dir, "runs_panel")
-        plt = pyplot()
+            figs += plots.save_and_close(fig, out_dir, "runs_panel")
         with_sizes = {k: a for k, a in finals.items() if a.biology is not None}
         if with_sizes:
-            fig, ax = plt.subplots(figsize=(6.4, 4.4))
-            zs = {k: np.log(a.sizes[a.sizes > 0]) - np.median(np.log(a.sizes[a.sizes > 0]))
-                  for k, a in with_sizes.items()}
-            lo = min(float(z.min()) for z in zs.values())
-            hi = max(float(z.max()) for z in zs.values())
-            lo, hi = min(lo, -3.0), max(hi, 3.0)
-            edges = np.linspace(lo, hi, 61)
-            for k, z in zs.items():
-                d, _ = np.histogram(z, bins=edges, density=True)
-                ax.stairs(d, edges, lw=1.5, label=f"{k} (n={z.size})")
-            xs = np.linspace(lo, hi, 400)
-            for i, key in enumerate(shapes):
-                f = _ref_density(key, 0.0)
-                ax.plot(xs, f(np.exp(xs)), ls=("--", ":", "-.")[i % 3], color="k", lw=1.3,
-                        label=f.label.replace(" (shape, median matched)", ""))
-            ax.set_xlabel("ln size - median ln size (dimensionless)")
-            ax.set_ylabel("density per unit ln size")
-            ax.set_title("shapes of the final size distributions", fontsize="medium")
-            ax.legend(fontsize="x-small", frameon=False)
-            fig.tight_layout()
-            figs += _save(fig, out_dir, "runs_shapes")
-
-            fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(with_sizes) + 2.2))
-            ks = list(with_sizes)
-            y = np.arange(len(ks))
-            sig = np.array([with_sizes[k].biology.sigma_ln for k in ks])
-            cis = np.array([with_sizes[k].biology.sigma_ci for k in ks])
-            ax.errorbar(sig, y, xerr=[sig - cis[:, 0], cis[:, 1] - sig], fmt="o", capsize=3,
-                        label="network (95 % bootstrap CI)")
-            for i, key in enumerate(shapes):
-                ref = reference.load(key)
-                ax.axvline(reference.sigma_ln(ref), color="k", ls=("--", ":", "-.")[i % 3],
-                           lw=1, label=f"{_short(key)} ({ref.measured})")
-            ax.set_yticks(y, ks)
-            ax.set_xlabel("sigma of ln size (natural log, dimensionless)")
-            ax.set_title("spread of log sizes per run", fontsize="medium")
-            ax.legend(fontsize="x-small", frameon=False)
-            fig.tight_layout()
-            figs += _save(fig, out_dir, "runs_sigma")
+            figs += plots.save_and_close(plots.runs_shapes_figure({k: a.sizes for k, a in with_sizes.items()},
+                                                                  shapes), out_dir, "runs_shapes")
+            sigmas = {k: (a.biology.sigma_ln, a.biology.sigma_ci) for k, a in with_sizes.items()}
+            figs += plots.save_and_close(plots.runs_sigma_figure(sigmas, shapes), out_dir, "runs_sigma")
 
     summary = {"runs": per, "references": refs, "figures": [p.name for p in figs],
                "caps": {"boot_cap": BOOT_CAP, "dynamics_cap": DYNAMICS_CAP}}
 
     def md(prefix: str) -> str:
-        return _runs_markdown(per, finals, figs, prefix, fams)
+        return T.runs_markdown(per, finals, figs, prefix, fams)
 
     write_text(out_dir / "comparison.md", md(""))
     write_json(out_dir / "summary.json", summary)
     return RunsComparison(markdown=md(out_dir.name + "/"), figures=figs, summary=summary)
-
-
-def _runs_markdown(
-    per: dict[str, dict[str, Any]], finals: dict[str, SnapshotAnalysis], figs: list[Path],
-    prefix: str, fams: list[str] | None,
-) -> str:
-    out = ["## Runs compared: final synapse-size distributions\n"]
-    lines = [
-        "| run | synapses | silent fraction | best (AIC) | sigma ln [95 % CI] | sigma ln initial | "
-        "levels used | entropy (bits) | range 1-99 % | change-scaling slope [CI] | "
-        "KS Song 2005 | KS Dorkenwald 2022 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, d in per.items():
-        f, i, dy = d["final"], d["initial"] or {}, d["dynamics"]
-        ks = f.get("ks_to_reference") or {}
-        lu = f"{f['levels_used']}/{f['n_levels']}" if "levels_used" in f else "-"
-        lines.append(
-            f"| {name} | {f['n_synapses']} | {_fmt(f['silent_fraction'], '.4f')} | "
-            f"{f.get('best_family', '-')} | {_fmt(f.get('sigma_ln'))}{_ci(f.get('sigma_ln_ci'))} | "
-            f"{_fmt(i.get('sigma_ln'))} | {lu} | {_fmt(f.get('entropy_bits'), '.2f')} | "
-            f"{_fmt(f.get('dynamic_range_1_99'), '.3g')} | "
-            f"{_fmt(dy.get('slope'))}{_ci(dy.get('ci'))} | {_fmt(ks.get('song2005'))} | "
-            f"{_fmt(ks.get('dorkenwald2022'))} |"
-        )
-    out.append("\n".join(lines) + "\n")
-    out.append("Samavat et al. 2024: 4.1-4.6 bits (unverified); capacity of 26 levels: "
-               "log2(26) = 4.70 bits (Bartol et al. 2015). Loewenstein et al. 2011: slope 1.\n")
-    fam_set = list(dict.fromkeys(k for a in finals.values() if a.fit for k in a.fit.results))
-    if fam_set:
-        out.append("dAIC per family (final snapshots; 0 = best):\n")
-        rows = ["| run | " + " | ".join(fam_set) + " |", "|---|" + "---|" * len(fam_set)]
-        for name, a in finals.items():
-            if a.fit is None:
-                rows.append(f"| {name} | " + " | ".join("-" for _ in fam_set) + " |")
-                continue
-            b = a.fit.results[a.fit.best].aic
-            rows.append(f"| {name} | " + " | ".join(
-                _fmt(a.fit.results[k].aic - b, ".1f") if k in a.fit.results else "-"
-                for k in fam_set) + " |")
-        out.append("\n".join(rows) + "\n")
-    out.append(_fig_md(figs, prefix, "runs_panel", "final size distributions per run, shared axes"))
-    out.append(_fig_md(figs, prefix, "runs_shapes", "standardised log sizes with reference shapes"))
-    out.append(_fig_md(figs, prefix, "runs_sigma", "sigma of ln size per run with intervals"))
-    for name, a in finals.items():
-        out.append(f"### {name}: final-snapshot fits\n")
-        out.append(a.fit.table() if a.fit is not None else f"(no fit: {a.skipped.get('fit')})\n")
-    return "\n".join(out)
 
 
 __all__ = [

@@ -8,15 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from neurosim.files import write_text
+from neurosim.markdown import num, table
 from neurosim.runner.rundir import RunDir
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        return f"{v:.4g}"
-    return str(v)
+    return num(v, ".4g") if isinstance(v, float) else str(v)
 
 
 def config_lines(config: Mapping[str, Any]) -> list[str]:
@@ -37,10 +34,7 @@ def metrics_table(rows: list[Mapping[str, Any]], keys: list[str] | None = None, 
     if len(rows) > max_rows:
         step = math.ceil(len(rows) / (max_rows - 1))
         rows = list(rows[::step]) + ([rows[-1]] if (len(rows) - 1) % step else [])
-    out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    for r in rows:
-        out.append("| " + " | ".join(_fmt(r.get(k, "")) for k in keys) + " |")
-    return "\n".join(out) + "\n"
+    return table(keys, [[_fmt(r.get(k, "")) for k in keys] for r in rows])
 
 
 def learning_curve(rows: list[Mapping[str, Any]], path: Path, title: str) -> list[Path]:
@@ -97,9 +91,8 @@ def write_run_report(rundir: RunDir, *, analyse: bool = True) -> dict[str, Any]:
                   f"({final.get('diverged_reason', 'non-finite values')}); training stopped there.", ""]
     lines += ["## Config", "", *config_lines(config), ""]
     if final:
-        lines += ["## Result", "", "| metric | value |", "|---|---|"]
-        lines += [f"| {k} | {_fmt(v)} |" for k, v in final.items() if not isinstance(v, dict)]
-        lines.append("")
+        lines += ["## Result", "", table(["metric", "value"], [[k, _fmt(v)] for k, v in final.items()
+                                                                 if not isinstance(v, dict)])]
         psy = final.get("psychometric")
         if psy:
             lines += ["Psychometric curve (fraction choosing option 1 per signed coherence, %): "

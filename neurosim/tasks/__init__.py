@@ -22,9 +22,6 @@ from neurosim.tasks.cognitive import (
     ContextDependentIntegration,
     ParametricWorkingMemory,
     PerceptualDecisionMaking,
-    decision_accuracy,
-    decision_choices,
-    psychometric,
 )
 from neurosim.tasks.digits import load_digits_split
 from neurosim.tasks.npz import (
@@ -34,6 +31,7 @@ from neurosim.tasks.npz import (
     split_arrays,
     stratified_split_indices,
 )
+from neurosim.tasks.scoring import decision_accuracy, decision_choices, psychometric
 
 __all__ = [
     "TASKS",

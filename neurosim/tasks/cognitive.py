@@ -38,14 +38,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from neurosim import validate as V
+
 __all__ = [
     "CognitiveTask",
     "ContextDependentIntegration",
     "ParametricWorkingMemory",
     "PerceptualDecisionMaking",
-    "decision_accuracy",
-    "decision_choices",
-    "psychometric",
 ]
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -53,28 +52,8 @@ Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 # ----------------------------------------------------------------------------- checks
 def _check_number(name: str, value: Any, *, low: float = 0.0, allow_low: bool = True) -> float:
-    """Return ``value`` as float; one-line ValueError naming ``name`` when not allowed."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    ok = math.isfinite(v) and (v >= low if allow_low else v > low)
-    if not ok:
-        rel = ">=" if allow_low else ">"
-        raise ValueError(f"{name} must be finite and {rel} {low:g}, got {value!r}")
-    return v
-
-
-def _check_values(name: str, values: Any, low: float, high: float) -> tuple[float, ...]:
-    """A non-empty sequence of finite numbers in ``[low, high]``."""
-    try:
-        arr = np.asarray(values, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a sequence of numbers, got {values!r}") from None
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(arr)) or np.any(arr < low) or np.any(arr > high):
-        raise ValueError(f"{name} values must lie in [{low:g}, {high:g}], got {values!r}")
-    return tuple(float(v) for v in arr)
+    """A finite number ``>= low`` (``> low`` unless ``allow_low``)."""
+    return V.real(name, value, ge=low) if allow_low else V.real(name, value, gt=low)
 
 
 def _as_rng(rng: Any) -> np.random.Generator:
@@ -82,18 +61,7 @@ def _as_rng(rng: Any) -> np.random.Generator:
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
         return np.random.default_rng(int(rng))
-    raise ValueError(
-        "rng must be a numpy.random.Generator (or a non-negative int seed), "
-        f"got {type(rng).__name__}"
-    )
-
-
-def _check_batch_size(batch_size: Any) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    return int(batch_size)
+    raise ValueError(f"rng: must be a numpy.random.Generator (or a non-negative int seed), got {type(rng).__name__}")
 
 
 # ----------------------------------------------------------------------------- base class
@@ -124,14 +92,11 @@ class CognitiveTask:
     #: epochs whose duration may be 0 ms
     _optional_epochs: ClassVar[tuple[str, ...]] = ("delay",)
 
-    def __init__(
-        self,
-        dt: float,
-        durations: dict[str, float],
-        sigma: float,
-        fixation_weight: float,
-        params: dict[str, Any],
-    ) -> None:
+    def __init__(self, dt: float, durations: dict[str, float], sigma: float, fixation_weight: float,
+                 **extra: Any) -> None:
+        """Check the shared arguments and lay out the epochs; ``extra`` are the subclass's own
+        (already checked) parameters, recorded with the rest in :attr:`params`."""
+        params = dict(durations, dt=dt, sigma=sigma, fixation_weight=fixation_weight, **extra)
         self.dt = _check_number("dt", dt, allow_low=False)
         self.sigma = _check_number("sigma", sigma)
         self.fixation_weight = _check_number("fixation_weight", fixation_weight)
@@ -195,7 +160,7 @@ class CognitiveTask:
         info : dict[str, numpy.ndarray], optional
             Only with ``return_info=True``; always has ``choice`` (correct choice).
         """
-        B = _check_batch_size(batch_size)
+        B = V.integer("batch_size", batch_size, ge=1)
         gen = _as_rng(rng)
         inputs = np.zeros((self.T, B, self.n_in), dtype=np.float32)
         targets = np.zeros((self.T, B), dtype=np.int64)
@@ -272,12 +237,9 @@ class PerceptualDecisionMaking(CognitiveTask):
         sigma: float = 1.0,
         fixation_weight: float = 0.2,
     ) -> None:
-        self.coherences = _check_values("coherences", coherences, 0.0, 100.0)
-        durations = {"fixation": fixation, "stimulus": stimulus, "delay": delay,
-                     "decision": decision}  # fmt: skip
-        params = dict(durations, dt=dt, coherences=self.coherences, sigma=sigma,
-                      fixation_weight=fixation_weight)  # fmt: skip
-        super().__init__(dt, durations, sigma, fixation_weight, params)
+        self.coherences = V.reals("coherences", coherences, ge=0.0, le=100.0)
+        super().__init__(dt, {"fixation": fixation, "stimulus": stimulus, "delay": delay, "decision": decision},
+                         sigma, fixation_weight, coherences=self.coherences)
 
     def _fill(self, inputs: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
         B = inputs.shape[1]
@@ -347,12 +309,9 @@ class ContextDependentIntegration(CognitiveTask):
         sigma: float = 1.0,
         fixation_weight: float = 0.2,
     ) -> None:
-        self.coherences = _check_values("coherences", coherences, 0.0, 100.0)
-        durations = {"fixation": fixation, "stimulus": stimulus, "delay": delay,
-                     "decision": decision}  # fmt: skip
-        params = dict(durations, dt=dt, coherences=self.coherences, sigma=sigma,
-                      fixation_weight=fixation_weight)  # fmt: skip
-        super().__init__(dt, durations, sigma, fixation_weight, params)
+        self.coherences = V.reals("coherences", coherences, ge=0.0, le=100.0)
+        super().__init__(dt, {"fixation": fixation, "stimulus": stimulus, "delay": delay, "decision": decision},
+                         sigma, fixation_weight, coherences=self.coherences)
 
     def _fill(self, inputs: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
         B = inputs.shape[1]
@@ -440,19 +399,16 @@ class ParametricWorkingMemory(CognitiveTask):
         if self.f_max <= self.f_min:
             raise ValueError(f"f_max must be > f_min, got f_min={f_min!r}, f_max={f_max!r}")
         self.delta_f = _check_number("delta_f", delta_f, allow_low=False)
-        self.frequencies = _check_values("frequencies", frequencies, self.f_min, self.f_max)
+        self.frequencies = V.reals("frequencies", frequencies, ge=self.f_min, le=self.f_max)
         for f in self.frequencies:
             if f - self.delta_f < self.f_min and f + self.delta_f > self.f_max:
                 raise ValueError(
                     f"delta_f={delta_f!r} Hz is too large: f1={f:g} Hz has no f2 = f1 +- delta_f "
                     f"in [f_min, f_max] = [{self.f_min:g}, {self.f_max:g}]"
                 )
-        durations = {"fixation": fixation, "f1": f1, "delay": delay, "f2": f2,
-                     "decision": decision}  # fmt: skip
-        params = dict(durations, dt=dt, frequencies=self.frequencies, delta_f=delta_f,
-                      f_min=f_min, f_max=f_max, sigma=sigma,
-                      fixation_weight=fixation_weight)  # fmt: skip
-        super().__init__(dt, durations, sigma, fixation_weight, params)
+        super().__init__(dt, {"fixation": fixation, "f1": f1, "delay": delay, "f2": f2, "decision": decision},
+                         sigma, fixation_weight, frequencies=self.frequencies, delta_f=delta_f, f_min=f_min,
+                         f_max=f_max)
 
     def _scale(self, f: np.ndarray) -> np.ndarray:
         return (f - self.f_min) / (self.f_max - self.f_min)
@@ -473,137 +429,3 @@ class ParametricWorkingMemory(CognitiveTask):
         choice = np.where(f1 > f2, 1, 2)
         return {"f1": f1.astype(np.float64), "f2": f2.astype(np.float64),
                 "choice": choice.astype(np.int64)}  # fmt: skip
-
-
-# ----------------------------------------------------------------------------- scoring
-def _to_numpy(x: Any) -> np.ndarray:
-    if hasattr(x, "detach"):  # a torch tensor, without importing torch
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
-def decision_choices(outputs: Any, targets: Any, mask: Any, method: str = "majority") -> np.ndarray:
-    """The model's choice in each trial's decision epoch.
-
-    The decision epoch of a trial is the set of steps with a non-zero target and
-    a positive mask.
-
-    Parameters
-    ----------
-    outputs : array-like
-        Either ``(T, B)`` integer output classes (an argmax) or ``(T, B, n_out)``
-        scores/logits (the argmax over the last axis is taken). A torch tensor
-        is accepted.
-    targets, mask : array-like
-        ``(T, B)`` as returned by a task's ``batch``.
-    method : {"majority", "last"}
-        ``"majority"`` (default): the output class given on most decision steps
-        (a tie goes to the lowest class index, so a tie with fixation counts as
-        no choice). ``"last"``: the output class at the last decision step.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``int64 (B,)``; 0 means the model kept fixating (no choice).
-    """
-    if method not in ("majority", "last"):
-        raise ValueError(f"method must be 'majority' or 'last', got {method!r}")
-    out = _to_numpy(outputs)
-    tgt = _to_numpy(targets)
-    msk = _to_numpy(mask)
-    if tgt.ndim != 2:
-        raise ValueError(f"targets must be 2-D (T, B), got shape {tgt.shape}")
-    if out.ndim == 3:
-        out = out.argmax(axis=-1)
-    if out.shape != tgt.shape or msk.shape != tgt.shape:
-        raise ValueError(
-            f"outputs (argmax), targets and mask must have the same (T, B) shape, got "
-            f"{out.shape}, {tgt.shape}, {msk.shape}"
-        )
-    out = out.astype(np.int64)
-    dec = (tgt != 0) & (msk > 0)
-    has = dec.any(axis=0)
-    if not has.all():
-        raise ValueError(
-            f"targets/mask: {int((~has).sum())} trial(s) have no decision step "
-            "(non-zero target with positive mask)"
-        )
-    B = tgt.shape[1]
-    if method == "last":
-        last = tgt.shape[0] - 1 - np.argmax(dec[::-1], axis=0)
-        return out[last, np.arange(B)]
-    n_cls = int(max(out.max(initial=0), tgt.max(initial=0))) + 1
-    counts = np.zeros((B, n_cls), dtype=np.int64)
-    t_idx, b_idx = np.nonzero(dec)
-    np.add.at(counts, (b_idx, np.clip(out[t_idx, b_idx], 0, None)), 1)
-    return counts.argmax(axis=1).astype(np.int64)
-
-
-def decision_accuracy(
-    outputs: Any,
-    targets: Any,
-    mask: Any,
-    info: dict[str, np.ndarray] | None = None,
-    method: str = "majority",
-) -> float:
-    """Fraction of trials whose decision-epoch choice is the correct choice.
-
-    Parameters
-    ----------
-    outputs, targets, mask, method
-        See :func:`decision_choices` (default: majority over the decision epoch).
-    info : dict, optional
-        The trial info of the batch; its ``choice`` is the correct answer. Without
-        it the target at the last decision step is used.
-
-    Returns
-    -------
-    float
-        Accuracy in ``[0, 1]``; a trial without a choice (fixation) is wrong.
-    """
-    chosen = decision_choices(outputs, targets, mask, method=method)
-    if info is not None and "choice" in info:
-        correct = np.asarray(info["choice"], dtype=np.int64)
-    else:
-        correct = decision_choices(targets, targets, mask, method="last")
-    if correct.shape != chosen.shape:
-        raise ValueError(f"info['choice'] has shape {correct.shape}, expected ({chosen.shape[0]},)")
-    return float(np.mean(chosen == correct))
-
-
-def psychometric(
-    choices: Any, info: dict[str, np.ndarray], option: int = 1
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fraction of trials choosing ``option`` at each signed coherence.
-
-    Parameters
-    ----------
-    choices : array-like
-        ``(B,)`` chosen option per trial (e.g. from :func:`decision_choices`;
-        0 = no choice, which counts as not choosing ``option``).
-    info : dict
-        Trial info holding ``signed_coherence`` (%, positive favours choice 1), as
-        returned by :class:`PerceptualDecisionMaking` or
-        :class:`ContextDependentIntegration` (the cued stream).
-    option : int
-        The option counted (default 1).
-
-    Returns
-    -------
-    signed_coherence : numpy.ndarray
-        Sorted distinct signed coherences (%).
-    p_option : numpy.ndarray
-        Fraction of trials at that coherence that chose ``option``.
-    n_trials : numpy.ndarray
-        Number of trials at that coherence.
-    """
-    if "signed_coherence" not in info:
-        raise ValueError(f"info must hold 'signed_coherence', got keys {sorted(info)}")
-    ch = _to_numpy(choices).ravel()
-    sc = np.asarray(info["signed_coherence"], dtype=np.float64).ravel()
-    if ch.shape != sc.shape:
-        raise ValueError(f"choices has {ch.size} trials but info['signed_coherence'] has {sc.size}")
-    levels, inv = np.unique(sc, return_inverse=True)
-    n = np.bincount(inv, minlength=len(levels))
-    k = np.bincount(inv, weights=(ch == option).astype(np.float64), minlength=len(levels))
-    return levels, k / n, n
