@@ -193,6 +193,20 @@ def load(path: str | os.PathLike[str]) -> Snapshot:
     return Snapshot(projections=projections, meta=header.get("meta", {}), path=path)
 
 
+def synapse_tensors(model: Any) -> dict[str, Any]:
+    """``{projection name: parameter}`` of a torch model: each Dale layer's ``size``, each other
+    module's ``weight`` of two or more dimensions (biases and 1-D parameters are not synapses)."""
+    out = {}
+    for mod_name, module in model.named_modules():
+        params = dict(module.named_parameters(recurse=False))
+        buffers = dict(module.named_buffers(recurse=False))
+        if "size" in params and "sign" in buffers:
+            out[mod_name or "weight"] = params["size"]
+        elif "weight" in params and params["weight"].dim() >= 2:
+            out[mod_name or "weight"] = params["weight"]
+    return out
+
+
 def from_module(model: Any, optimizer: Any = None, unit: str = "1") -> dict[str, Projection]:
     """Projections of a torch model: Dale layers by sign and size, other weights as they are.
 
@@ -207,25 +221,19 @@ def from_module(model: Any, optimizer: Any = None, unit: str = "1") -> dict[str,
     """
     grids = _optimizer_grids(optimizer)
     out: dict[str, Projection] = {}
-    for mod_name, module in model.named_modules():
-        params = dict(module.named_parameters(recurse=False))
-        buffers = dict(module.named_buffers(recurse=False))
-        if "size" in params and "sign" in buffers:
-            size_t = params["size"]
+    for name, size_t in synapse_tensors(model).items():
+        module = model if name == "weight" else model.get_submodule(name)
+        sign_buf = dict(module.named_buffers(recurse=False)).get("sign")
+        if sign_buf is not None and size_t is getattr(module, "size", None):
             # copies: a snapshot must not change as the model goes on learning
             size = size_t.detach().cpu().numpy().copy()
-            sign = np.broadcast_to(buffers["sign"].detach().cpu().numpy(), size.shape)
-            sign = np.sign(sign).astype(np.int8)
-        elif "weight" in params and params["weight"].dim() >= 2:
-            size_t = params["weight"]
+            sign = np.sign(np.broadcast_to(sign_buf.detach().cpu().numpy(), size.shape)).astype(np.int8)
+        else:
             w = size_t.detach().cpu().numpy()
             sign, size = np.sign(w).astype(np.int8), np.abs(w)
-        else:
-            continue
         level, grid = grids.get(id(size_t), (None, None))
         if level is not None:
             level = np.array(level, copy=True)
-        name = mod_name or "weight"
         out[name] = Projection(sign=sign, size=size, unit=unit, level=level, grid=grid)
     if not out:
         raise ValueError("model: has no Dale layer (size + sign) and no weight matrix to snapshot")

@@ -48,6 +48,12 @@ def _config(tmp_path: Path, fit: bool = False, **replace: str) -> Path:
 
 def _same_run(a: Path, b: Path) -> None:
     assert (a / "metrics.jsonl").read_text() == (b / "metrics.jsonl").read_text()
+    from neurosim import traces
+
+    ta, tb = traces.load(a / "traces.npz"), traces.load(b / "traces.npz")  # every step, across the kill
+    np.testing.assert_array_equal(ta.time, tb.time)
+    for name, p in ta.projections.items():
+        np.testing.assert_array_equal(p.size, tb.projections[name].size)
     sa, sb = sorted((a / "snapshots").glob("*.npz")), sorted((b / "snapshots").glob("*.npz"))
     assert [p.name for p in sa] == [p.name for p in sb] and sa
     for pa, pb in zip(sa, sb, strict=True):

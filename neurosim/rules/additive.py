@@ -47,6 +47,13 @@ class _ClipToSizes:
             V.choice("rule", param_group["rule"], self._rules)
         super().add_param_group(param_group)  # type: ignore[misc]
 
+    def size_bounds(self, p: torch.Tensor) -> tuple[float, float] | None:
+        """``(0, inf)`` for the sizes of a ``"dale"`` group (clipped at 0: silent), else ``None``."""
+        for group in self.param_groups:  # type: ignore[attr-defined]
+            if any(q is p for q in group["params"]):
+                return (0.0, float("inf")) if group.get("rule", "dale") == "dale" else None
+        return None
+
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
         loss = super().step(closure)  # type: ignore[misc]
@@ -185,6 +192,11 @@ class QuantizedSGD(Optimizer):
     def grid_of(self, p: torch.Tensor) -> None:
         """Uniform grids are not log grids: snapshots keep sizes only."""
         return None
+
+    def size_bounds(self, p: torch.Tensor) -> tuple[float, float] | None:
+        """``(0, w_max)``: the two ends of the uniform grid."""
+        w_max = self.state.get(p, {}).get("w_max")
+        return None if w_max is None else (0.0, float(w_max))
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:

@@ -141,6 +141,11 @@ class Madam(Optimizer):
         """As ``Optimizer.load_state_dict``, keeping the counters integer (torch casts them)."""
         C.load_state_dict_exact(self, state_dict)
 
+    def size_bounds(self, p: torch.Tensor) -> tuple[float, float] | None:
+        """``(0, w_max)``: the clip of ``|w|`` (0 is never reached by a multiplicative step)."""
+        w_max = self.state.get(p, {}).get("w_max")
+        return None if w_max is None else (0.0, float(w_max))
+
     def nonfinite_count(self) -> int:
         """Non-finite gradient entries skipped so far, over every parameter."""
         return C.nonfinite_count(self)

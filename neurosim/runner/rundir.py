@@ -7,6 +7,7 @@ Layout::
     provenance.json    versions, git commit, thread count, host, start time
     metrics.jsonl      one JSON object per epoch (or per snapshot for Brian2 runs)
     snapshots/         weight snapshots (neurosim.snapshot format)
+    traces.npz         a subsample of each projection's sizes at every update (neurosim.traces)
     checkpoint.pt      model, optimizer and generator states (torch runs)
     checkpoint.prev.pt the checkpoint before it (kept in case the newest is damaged)
     figures/           PNG and SVG
@@ -101,6 +102,11 @@ class RunDir:
     @property
     def figures(self) -> Path:
         return self.path / "figures"
+
+    @property
+    def traces(self) -> Path:
+        """``traces.npz``: a subsample of each projection's sizes at every update (:mod:`neurosim.traces`)."""
+        return self.path / "traces.npz"
 
     @property
     def checkpoint(self) -> Path:

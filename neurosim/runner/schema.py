@@ -213,6 +213,8 @@ TRAIN_TORCH: dict[str, Field] = {
     "checkpoint_every": Field(1, _pos_int, "epochs between checkpoints"),
     "snapshot_every": Field(10, _pos_int, "epochs between weight snapshots"),
     "eval_trials": Field(512, _pos_int, "rnn only: validation and test trials"),
+    "trace_synapses": Field(512, V.integral(ge=0), "synapses per projection whose sizes are recorded at every "
+                                                   "step (traces.npz, for size changes at any interval); 0: none"),
 }
 TRAIN_BRIAN: dict[str, Field] = {
     "duration": Field(100.0, V.bounded(gt=0.0), "biological time (s)"),

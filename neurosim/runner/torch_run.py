@@ -357,9 +357,10 @@ def evaluate(setup: Setup) -> dict[str, float]:
     return out
 
 
-def _snapshot(setup: Setup, rundir: RunDir, epoch: int) -> None:
+def _snapshot(setup: Setup, rundir: RunDir, epoch: int, step: int) -> None:
     projections = snap.from_module(setup.model, setup.optimizer)
-    meta = {"epoch": epoch, "time": float(epoch), "time_unit": "epoch", "rule": setup.config["rule"]["name"],
+    meta = {"epoch": epoch, "step": step, "time": float(epoch), "time_unit": "epoch",
+            "rule": setup.config["rule"]["name"],
             "seed": setup.config["seed"], "network": setup.config["network"]["kind"],
             "dale": setup.config["network"].get("dale", True)}
     if "rounding" in setup.config["rule"]:
@@ -411,11 +412,15 @@ def train(setup: Setup, rundir: RunDir, *, progress: bool = True, bad_checkpoint
     """
     from tqdm.auto import tqdm
 
+    from neurosim import traces as tr_mod
+
     cfg = setup.config
     tr = cfg["train"]
     epochs = tr["epochs"]
     rows: list[dict[str, Any]] = []
-    start_epoch, start_batch, loss_sum, n_batches = 0, 0, 0.0, 0
+    start_epoch, start_batch, loss_sum, n_batches, step = 0, 0, 0.0, 0, 0
+    tracer = (tr_mod.TraceRecorder(setup.model, setup.optimizer, tr["trace_synapses"], cfg["seed"])
+              if tr["trace_synapses"] else None)
     ckpt = rundir.load_checkpoint(bad_checkpoint)
     if ckpt is not None:
         _restore(setup, ckpt, rundir.checkpoint)
@@ -425,17 +430,24 @@ def train(setup: Setup, rundir: RunDir, *, progress: bool = True, bad_checkpoint
         start_epoch, start_batch = ckpt["epoch"], ckpt["batch"]
         loss_sum, n_batches = ckpt["loss_sum"], ckpt["n_batches"]
         rows = ckpt["rows"]
+        step = ckpt.get("step", 0)
+        if tracer is not None and rundir.traces.exists():
+            tracer.restore(tr_mod.load(rundir.traces), step + 1)
         rundir.log(f"resumed from checkpoint at epoch {start_epoch}, batch {start_batch}")
     else:
-        _snapshot(setup, rundir, 0)
+        _snapshot(setup, rundir, 0, 0)
         rows.append({"epoch": 0, **evaluate(setup)})
+        if tracer is not None:
+            tracer.record(0)
 
     def checkpoint(epoch: int, batch: int) -> None:
+        if tracer is not None:  # first: a kill between the two leaves traces ahead, truncated on resume
+            tr_mod.save(rundir.traces, tracer.traces())
         rundir.save_checkpoint({
             "model": setup.model.state_dict(), "optimizer": setup.optimizer.state_dict(),
             "scheduler": setup.scheduler.state_dict() if setup.scheduler is not None else None,
             "rng": _rng_state(setup), "epoch": epoch, "batch": batch, "loss_sum": loss_sum,
-            "n_batches": n_batches, "rows": rows,
+            "n_batches": n_batches, "rows": rows, "step": step,
         })
 
     shuffle = cfg["rule"].get("shuffle_gradient", False)
@@ -454,6 +466,9 @@ def train(setup: Setup, rundir: RunDir, *, progress: bool = True, bad_checkpoint
                 if shuffle:
                     _shuffle_gradients(setup, epoch, b)
                 setup.optimizer.step()
+                step += 1
+                if tracer is not None:
+                    tracer.record(step)
                 loss_sum += loss.item()
                 n_batches += 1
                 if stop.set:
@@ -481,7 +496,7 @@ def train(setup: Setup, rundir: RunDir, *, progress: bool = True, bad_checkpoint
             loss_sum, n_batches = 0.0, 0
             start_batch = 0
             if done % tr["snapshot_every"] == 0 or done == epochs:
-                _snapshot(setup, rundir, done)
+                _snapshot(setup, rundir, done, step)
             rundir.write_metrics(rows)
             if done % tr["checkpoint_every"] == 0 or done == epochs:
                 checkpoint(done, 0)
@@ -489,6 +504,8 @@ def train(setup: Setup, rundir: RunDir, *, progress: bool = True, bad_checkpoint
             bar.set_postfix(val_acc=f"{row.get('val_accuracy', float('nan')):.3f}")
     bar.close()
     rundir.write_metrics(rows)
+    if tracer is not None:
+        tr_mod.save(rundir.traces, tracer.traces())
     rundir.log(f"trained {epochs - start_epoch} epochs in {time.perf_counter() - t0:.1f} s")
     final = {k: v for k, v in rows[-1].items() if k != "epoch"}
     final["epochs"] = rows[-1]["epoch"]
