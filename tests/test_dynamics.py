@@ -83,3 +83,62 @@ def test_bad_input():
     rng, s0 = _sizes(n=500, seed=5)
     with pytest.raises(ValueError, match="min_count"):
         size_change_scaling(s0, s0 * 1.0, n_boot=20)  # no change at all
+
+
+# ------------------------------------------------------------- changes at every interval
+def _walk(kind: str, n: int = 400, T: int = 300, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    ls = rng.normal(0.0, 0.6, n)
+    out = [np.exp(ls)]
+    for _ in range(T - 1):
+        if kind == "multiplicative":
+            ls = ls + rng.normal(0.0, 0.03, n)
+        elif kind == "reverting":
+            ls = ls - 0.02 * ls + rng.normal(0.0, 0.03, n)
+        elif kind == "bounded":
+            ls = np.minimum(ls + rng.normal(0.0, 0.05, n), 0.5)  # a clip at e^0.5
+        if kind == "additive":
+            out.append(np.maximum(out[-1] + rng.normal(0.0, 0.02, n), 1e-3))
+        else:
+            out.append(np.exp(ls))
+    return np.arange(T, dtype=float), np.array(out)
+
+
+def test_interval_scaling_tells_multiplicative_from_additive_changes() -> None:
+    from neurosim.analysis.dynamics import interval_scaling
+
+    t, s = _walk("multiplicative")
+    mult = interval_scaling(t, s)
+    assert [r.interval for r in mult.rows][:3] == [1.0, 2.0, 4.0] and mult.rows[-1].interval == 299.0
+    for r in mult.rows[:5]:
+        assert abs(r.slope - 1.0) < 0.15, r
+        assert abs(r.drift) < 0.02, r  # a free walk in log size: no pull back
+    t, s = _walk("additive")
+    add = interval_scaling(t, s)
+    assert abs(add.rows[0].slope) < 0.2, add.rows[0]
+
+
+def test_interval_scaling_measures_mean_reversion_and_turnover() -> None:
+    from neurosim.analysis.dynamics import HEADLINE_FRACTION, interval_scaling
+
+    t, s = _walk("reverting")
+    rev = interval_scaling(t, s)
+    r8 = rev.row(8.0)
+    assert r8.drift == pytest.approx(-(1 - 0.98**8), abs=0.05)  # OU in log size: -(1 - e^{-theta k})
+    assert r8.drift_ci[1] < 0
+    # the correlation of ln size decays; turnover where it reaches 1/e, the headline a tenth of it
+    assert rev.turnover_reached and 20 < rev.turnover < 200
+    assert rev.headline.interval == pytest.approx(HEADLINE_FRACTION * rev.turnover, rel=1.0)
+    t, s = _walk("multiplicative")
+    free = interval_scaling(t, s)
+    assert not free.turnover_reached and "longer than" in free.note
+
+
+def test_interval_scaling_excludes_bounds_without_faking_reversion() -> None:
+    from neurosim.analysis.dynamics import interval_scaling
+
+    t, s = _walk("bounded")
+    at = s >= np.exp(0.5) * (1 - 1e-9)
+    res = interval_scaling(t, s, at_bound=at, bounds=(0.0, float(np.exp(0.5))))
+    for r in res.rows[:4]:
+        assert r.n_excluded > 0 and abs(r.drift) < 0.03, r  # a free walk stays free near the clip

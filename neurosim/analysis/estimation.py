@@ -2,10 +2,23 @@
 
 The pieces :mod:`neurosim.analysis.fits` and :mod:`neurosim.analysis.selection` build on:
 :class:`Data` (the sample), :func:`fit` (maximum likelihood: the family's own fit for
-continuous sizes; the binned likelihood ``sum_k n_k ln p_k(theta)`` over grid levels,
+continuous sizes; the binned likelihood ``sum_k n_k ln q_k(theta)`` over grid levels,
 maximised numerically, for gridded ones), :func:`pointwise` log-likelihoods,
 :func:`ks` statistics, and :func:`simulate` / :func:`resample` for parametric and
 nonparametric bootstraps.
+
+Binned data (:func:`level_model`): ``q_k`` is the probability the continuous family
+gives level ``k`` after rounding onto the grid. Two choices shape it:
+
+* **the end levels**: ``ends="censored"`` keeps them open (level 0 absorbs all mass
+  below, the top level all above); ``ends="point-mass"`` takes the synapses on the
+  end levels out of the family's part (they are two point masses, estimated by their
+  counts and reported apart) and fits the family to the interior levels, conditioned
+  on being interior. Saturation piles synapses on the end levels; without this a
+  mixture wins by putting a component on the pile.
+* **a floor on log-size spreads**: ``sigma`` of a log-normal and of each mixture
+  component is at least one level (the grid cannot resolve less), so no component
+  collapses onto a single level.
 """
 
 from __future__ import annotations
@@ -19,7 +32,8 @@ from neurosim.analysis import families as F
 from neurosim.analysis.families import Fitted, level_probabilities
 from neurosim.lns import LogGrid
 
-__all__ = ["Data", "continuous", "fit", "fit_binned", "fit_continuous", "ks", "pointwise", "resample", "simulate"]
+__all__ = ["Data", "continuous", "fit", "fit_binned", "fit_continuous", "ks", "level_model", "pointwise", "resample",
+           "simulate"]
 
 _BIG = 1e300  # objective value outside the model's support
 
@@ -33,6 +47,12 @@ class Data:
     levels: np.ndarray | None = None  # level code per observation (binned)
     grid: LogGrid | None = None
     rounding: str = "nearest"
+    ends: str = "censored"  # binned: "censored" (open end levels) or "point-mass" (interior levels only)
+
+    @property
+    def sigma_floor(self) -> float:
+        """The smallest log-size spread a binned fit allows: one level (0 for continuous data)."""
+        return self.grid.step if self.binned else 0.0
 
     @property
     def binned(self) -> bool:
@@ -57,29 +77,42 @@ def continuous(x: np.ndarray) -> Data:
     return Data(x=x, lx=np.log(x))
 
 
+def level_model(name: str, p: dict[str, float], d: Data) -> np.ndarray:
+    """The model's probability of each grid level for data ``d`` (its end handling applied).
+
+    ``ends="censored"``: :func:`~neurosim.analysis.families.level_probabilities` (open end
+    levels). ``ends="point-mass"``: 0 on the end levels, the interior renormalised.
+    """
+    q = level_probabilities(name, p, d.grid, d.rounding)
+    if d.ends == "point-mass":
+        q = q.copy()
+        q[0] = q[-1] = 0.0
+        total = q.sum()
+        q = q / total if total > 0 else q
+    return q
+
+
 def fit_binned(name: str, d: Data) -> Fitted:
     """Maximum binned likelihood of family ``name`` on gridded data (BFGS, then Nelder-Mead if needed)."""
-    grid = d.grid
     counts = d.counts()
     occ = counts > 0
     if occ.sum() < 2:
         raise ValueError("sizes: all values sit on one grid level; cannot fit")
     fam = F.family(name)
-    start = fam.binned_start(grid, d.levels)
+    floor = d.sigma_floor
+    start = fam.binned_start(d.grid, d.levels)
     c = counts[occ].astype(np.float64)
 
     def nll(v: np.ndarray) -> float:
         try:
-            p = level_probabilities(name, fam.from_vec(v), grid, d.rounding)[occ]
+            q = level_model(name, fam.from_vec(v, floor), d)[occ]
         except (ValueError, OverflowError, ZeroDivisionError):
             return _BIG
-        if not fam.valid_vec(v):
+        if not fam.valid_vec(v) or np.any(q <= 0):
             return _BIG
-        if np.any(p <= 0):
-            return _BIG
-        return -float(np.dot(c, np.log(p)))
+        return -float(np.dot(c, np.log(q)))
 
-    v0 = fam.to_vec(start)
+    v0 = fam.to_vec(start, floor)
     best, method = None, ""
     if fam.smooth:  # smooth in its parameters: quasi-Newton is fastest
         best, method = optimize.minimize(nll, v0, method="BFGS", options={"gtol": 1e-6}), "BFGS"
@@ -92,7 +125,7 @@ def fit_binned(name: str, d: Data) -> Fitted:
         )
         if best is None or res.fun <= best.fun:
             best, method = res, "Nelder-Mead"
-    return Fitted(fam.from_vec(best.x), -float(best.fun), bool(best.success), f"{method}: {best.message}")
+    return Fitted(fam.from_vec(best.x, floor), -float(best.fun), bool(best.success), f"{method}: {best.message}")
 
 
 def fit_continuous(name: str, d: Data) -> Fitted:
@@ -109,7 +142,7 @@ def pointwise(name: str, p: dict[str, float], d: Data) -> np.ndarray:
     """Per-observation log-likelihood (log density, or log level probability)."""
     if d.binned:
         with np.errstate(divide="ignore"):
-            return np.log(level_probabilities(name, p, d.grid, d.rounding))[d.levels]
+            return np.log(level_model(name, p, d))[d.levels]
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         return F.family(name).logpdf(p, d.x, d.lx)
 
@@ -117,7 +150,7 @@ def pointwise(name: str, p: dict[str, float], d: Data) -> np.ndarray:
 def ks(name: str, p: dict[str, float], d: Data) -> float:
     """Kolmogorov-Smirnov statistic of ``d`` against the fitted model (binned: over the levels)."""
     if d.binned:
-        model = np.cumsum(level_probabilities(name, p, d.grid, d.rounding))
+        model = np.cumsum(level_model(name, p, d))
         emp = np.cumsum(d.counts()) / d.n
         return float(np.max(np.abs(emp - model)[:-1]))
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -129,18 +162,18 @@ def ks(name: str, p: dict[str, float], d: Data) -> float:
 
 def simulate(name: str, p: dict[str, float], d: Data, rng: np.random.Generator) -> Data:
     """A sample of ``d``'s size (and grid) drawn from the fitted model (parametric bootstrap)."""
-    x = F.family(name).rvs(p, d.n, rng)
     if d.binned:
-        return Data(levels=d.grid.encode(x, d.rounding, generator=rng), grid=d.grid,
-                     rounding=d.rounding)
-    return continuous(x)
+        q = level_model(name, p, d)
+        levels = rng.choice(d.grid.levels, size=d.n, p=q / q.sum())
+        return Data(levels=levels, grid=d.grid, rounding=d.rounding, ends=d.ends)
+    return continuous(F.family(name).rvs(p, d.n, rng))
 
 
 def resample(d: Data, rng: np.random.Generator) -> Data:
     """``d`` resampled with replacement (nonparametric bootstrap)."""
     idx = rng.integers(0, d.n, d.n)
     if d.binned:
-        return Data(levels=d.levels[idx], grid=d.grid, rounding=d.rounding)
+        return Data(levels=d.levels[idx], grid=d.grid, rounding=d.rounding, ends=d.ends)
     return continuous(d.x[idx])
 
 

@@ -34,6 +34,7 @@ size space by subtracting ``sum(ln s)`` (the Jacobian).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -93,11 +94,12 @@ class Family:
         """Maximum-likelihood fit to sorted positive sizes ``x`` (``lx = ln x``)."""
         raise NotImplementedError
 
-    # unconstrained parameters for numerical (binned) fits; two positive parameters by default
-    def to_vec(self, p: dict[str, float]) -> np.ndarray:
+    # unconstrained parameters for numerical (binned) fits; two positive parameters by default.
+    # ``floor`` is the smallest log-size spread allowed (families with a log-size sigma use it).
+    def to_vec(self, p: dict[str, float], floor: float = 0.0) -> np.ndarray:
         return np.array([math.log(p[k]) for k in self.params])
 
-    def from_vec(self, v: np.ndarray) -> dict[str, float]:
+    def from_vec(self, v: np.ndarray, floor: float = 0.0) -> dict[str, float]:
         return {k: float(np.exp(x)) for k, x in zip(self.params, v, strict=True)}
 
     def valid_vec(self, v: np.ndarray) -> bool:
@@ -138,11 +140,16 @@ class LogNormal(Family):
         ll = -0.5 * n * (_LN2PI + 2.0 * math.log(sigma)) - 0.5 * n - sum_lx
         return Fitted({"mu": mu, "sigma": sigma}, ll)
 
-    def to_vec(self, p):
-        return np.array([p["mu"], math.log(p["sigma"])])
+    def to_vec(self, p, floor=0.0):
+        return np.array([p["mu"], _log_above(p["sigma"], floor)])
 
-    def from_vec(self, v):
-        return {"mu": float(v[0]), "sigma": float(np.exp(v[1]))}
+    def from_vec(self, v, floor=0.0):
+        return {"mu": float(v[0]), "sigma": floor + float(np.exp(v[1]))}
+
+
+def _log_above(sigma: float, floor: float) -> float:
+    """``ln(sigma - floor)``, kept finite for a start at or below the floor."""
+    return math.log(max(sigma - floor, 0.05 * floor, 1e-12))
 
 
 class Normal(Family):
@@ -175,10 +182,10 @@ class Normal(Family):
         ll = -0.5 * n * (_LN2PI + 2.0 * math.log(sd)) - 0.5 * n
         return Fitted({"mean": mean, "sd": sd}, ll)
 
-    def to_vec(self, p):
+    def to_vec(self, p, floor=0.0):
         return np.array([p["mean"], math.log(p["sd"])])
 
-    def from_vec(self, v):
+    def from_vec(self, v, floor=0.0):
         return {"mean": float(v[0]), "sd": float(np.exp(v[1]))}
 
 
@@ -368,13 +375,21 @@ class LogNormalMixture(Family):
             p, ok, msg = _em_mix2(centres[keep], counts[keep].astype(np.float64), extra_var=h * h / 12.0)
         return Fitted(p, float(self.logpdf_log(p, lx).sum()) - float(lx.sum()), ok, msg)
 
-    def to_vec(self, p):
-        w1 = min(max(p["w1"], 1e-6), 1 - 1e-6)
-        return np.array([math.log(w1 / (1 - w1)), p["mu1"], math.log(p["sigma1"]), p["mu2"], math.log(p["sigma2"])])
+    def binned_start(self, grid, levels):
+        """EM on the level histogram (weighted by counts; Sheppard's correction for the level width)."""
+        counts = np.bincount(levels, minlength=grid.levels).astype(np.float64)
+        occ = counts > 0
+        p, _, _ = _em_mix2(np.log(grid.sizes())[occ], counts[occ], extra_var=grid.step ** 2 / 12.0)
+        return p
 
-    def from_vec(self, v):
-        p = {"w1": float(special.expit(v[0])), "mu1": float(v[1]), "sigma1": float(np.exp(v[2])),
-             "mu2": float(v[3]), "sigma2": float(np.exp(v[4]))}
+    def to_vec(self, p, floor=0.0):
+        w1 = min(max(p["w1"], 1e-6), 1 - 1e-6)
+        return np.array([math.log(w1 / (1 - w1)), p["mu1"], _log_above(p["sigma1"], floor), p["mu2"],
+                         _log_above(p["sigma2"], floor)])
+
+    def from_vec(self, v, floor=0.0):
+        p = {"w1": float(special.expit(v[0])), "mu1": float(v[1]), "sigma1": floor + float(np.exp(v[2])),
+             "mu2": float(v[3]), "sigma2": floor + float(np.exp(v[4]))}
         if p["mu1"] > p["mu2"]:
             p = {"w1": 1 - p["w1"], "mu1": p["mu2"], "sigma1": p["sigma2"], "mu2": p["mu1"],
                  "sigma2": p["sigma1"]}
@@ -488,6 +503,22 @@ def density_per_log_size(name: str, params: dict[str, float], s: np.ndarray) -> 
         return np.exp(family(name).logpdf(params, s, ls) + ls)
 
 
+@functools.lru_cache(maxsize=64)
+def _cdf_points(levels: int, ratio: float, w_max: float, rounding: str) -> np.ndarray:
+    """Sizes at which :func:`level_probabilities` evaluates the CDF (read-only; cached per grid)."""
+    grid = LogGrid(levels, ratio, w_max)
+    ln_sizes = np.log(grid.sizes())
+    if rounding == "nearest":
+        out = np.exp(ln_sizes[:-1] + 0.5 * grid.step)
+    elif rounding == "stochastic":
+        pos = np.arange(levels - 1)[:, None] + _GL_T[None, :]
+        out = grid.w_max * np.exp((pos - (levels - 1)) * grid.step)
+    else:
+        raise ValueError(f"rounding: must be one of {', '.join(ROUNDINGS)}, got {rounding!r}")
+    out.setflags(write=False)
+    return out
+
+
 def level_probabilities(name: str, params: dict[str, float], grid: LogGrid, rounding: str = "nearest"
                         ) -> np.ndarray:
     """Probability of each grid level under a continuous model after rounding.
@@ -510,17 +541,11 @@ def level_probabilities(name: str, params: dict[str, float], grid: LogGrid, roun
     numpy.ndarray
         ``grid.levels`` probabilities summing to 1.
     """
-    L = grid.levels
-    ln_sizes = np.log(grid.sizes())
+    points = _cdf_points(grid.levels, grid.ratio, grid.w_max, rounding)
+    F = cdf(name, params, points)
     if rounding == "nearest":
-        edges = np.exp(ln_sizes[:-1] + 0.5 * grid.step)
-        F = cdf(name, params, edges)
         p = np.diff(np.concatenate(([0.0], F, [1.0])))
-    elif rounding == "stochastic":
-        pos = np.arange(L - 1)[:, None] + _GL_T[None, :]
-        s = grid.w_max * np.exp((pos - (L - 1)) * grid.step)
-        D = cdf(name, params, s) @ _GL_W
-        p = np.concatenate(([D[0]], np.diff(D), [1.0 - D[-1]]))
     else:
-        raise ValueError(f"rounding: must be one of {', '.join(ROUNDINGS)}, got {rounding!r}")
+        D = F @ _GL_W
+        p = np.concatenate(([D[0]], np.diff(D), [1.0 - D[-1]]))
     return np.clip(np.nan_to_num(p, nan=0.0), 0.0, 1.0)

@@ -57,6 +57,7 @@ from neurosim.analysis.families import (
     ppf,
 )
 from neurosim.lns import ROUNDINGS, LogGrid
+from neurosim.markdown import table
 
 #: Nested pairs ``(null, alternative)``: the null is a special case of the alternative.
 NESTED: tuple[tuple[str, str], ...] = (
@@ -143,12 +144,19 @@ class FitReport:
     grid: LogGrid | None = None
     rounding: str | None = None
     unit: str = "a.u."
+    point_masses: dict[str, int] = field(default_factory=dict)
+    ends: str = "censored"
     _data: E.Data | None = field(default=None, repr=False)
 
     @property
     def n_positive(self) -> int:
-        """Number of positive sizes (the part the families are fitted to)."""
+        """Number of positive sizes (point masses included)."""
         return self.n - self.n_zero
+
+    @property
+    def n_fitted(self) -> int:
+        """Number of sizes the families are fitted to (positive, off the point masses)."""
+        return self._data.n
 
     @property
     def silent_fraction(self) -> float:
@@ -316,34 +324,34 @@ class FitReport:
 
     # -------------------------------------------------------------- output
     def table(self) -> str:
-        """Markdown table: family, parameters, loglik, AIC, dAIC, BIC, KS (sorted by AIC)."""
+        """Markdown table: family, parameters, loglik, AIC, dAIC, BIC, KS, converged (sorted by AIC)."""
         best_aic = self.results[self.best].aic
         show_gof = any(r.gof_pvalue is not None for r in self.results.values())
-        head = "| family | parameters | loglik | AIC | dAIC | BIC | KS |" + (
-            " GoF p |" if show_gof else ""
-        )
-        lines = [head, "|" + "---|" * (8 if show_gof else 7)]
+        head = ["family", "parameters", "loglik", "AIC", "dAIC", "BIC", "KS", "converged"] + (
+            ["GoF p"] if show_gof else [])
+        rows = []
         for r in sorted(self.results.values(), key=lambda r: r.aic):
-            ps = ", ".join(f"{k}={v:.4g}" for k, v in r.params.items())
-            row = (
-                f"| {r.family} | {ps} | {r.loglik:.2f} | {r.aic:.2f} | {r.aic - best_aic:.2f} "
-                f"| {r.bic:.2f} | {r.ks:.4f} |"
-            )
+            row = [r.family, ", ".join(f"{k}={v:.4g}" for k, v in r.params.items()), f"{r.loglik:.2f}",
+                   f"{r.aic:.2f}", f"{r.aic - best_aic:.2f}", f"{r.bic:.2f}", f"{r.ks:.4f}",
+                   "yes" if r.success else f"no ({r.message})"]
             if show_gof:
-                row += " - |" if r.gof_pvalue is None else f" {r.gof_pvalue:.3g} |"
-            lines.append(row)
-        lines.append("")
-        lines.append(
-            f"n = {self.n} sizes ({self.unit}); silent (size 0): {self.n_zero} "
-            f"(silent fraction {self.silent_fraction:.4f}); fitted to the "
-            f"{self.n_positive} positive sizes. Best by AIC: {self.best}."
-        )
+                row.append(None if r.gof_pvalue is None else f"{r.gof_pvalue:.3g}")
+            rows.append(row)
+        lines = [table(head, rows),
+                 f"n = {self.n} sizes ({self.unit}); silent (size 0): {self.n_zero} "
+                 f"(silent fraction {self.silent_fraction:.4f}); fitted to {self.n_fitted} positive sizes. "
+                 f"Best by AIC: {self.best}."]
+        if self.point_masses:
+            n_pos = max(self.n_positive, 1)
+            shown = ", ".join(f"{k}: {v} ({100 * v / n_pos:.1f} %)" for k, v in self.point_masses.items())
+            lines.append(f"Point masses, left out of the family fits and counted as one parameter each in AIC "
+                         f"and BIC: {shown}.")
         if self.binned:
             g = self.grid
-            lines.append(
-                f"Binned likelihood over {g.levels} grid levels (ratio {g.ratio:.4g}, "
-                f"w_max {g.w_max:.4g}, {self.rounding} rounding, open end levels)."
-            )
+            ends = ("end levels as point masses, the families conditioned on the interior"
+                    if self.ends == "point-mass" else "open end levels")
+            lines.append(f"Binned likelihood over {g.levels} grid levels (ratio {g.ratio:.4g}, w_max {g.w_max:.4g}, "
+                         f"{self.rounding} rounding, {ends}; log-size spreads at least one level).")
         return "\n".join(lines) + "\n"
 
     def plot(self, ax: Any = None, reference: Any = None, **kwargs: Any) -> Any:
@@ -370,12 +378,44 @@ def _parse_families(families: str | Sequence[str] | None) -> list[str]:
     return out
 
 
+#: How mass at the ends of the size range is treated (see :func:`fit_sizes`).
+ENDS: tuple[str, ...] = ("auto", "point-mass", "censored")
+#: Grids with fewer levels keep their end levels censored under ``ends="auto"`` (too few interior levels).
+MIN_LEVELS_POINT_MASS = 8
+
+
+def _point_masses(pos: np.ndarray, grid: LogGrid | None, ends: str) -> tuple[np.ndarray, dict[str, int], str]:
+    """Split off the sizes at the ends that are point masses; ``(rest, {where: count}, mode)``."""
+    if ends not in ENDS:
+        raise ValueError(f"ends: must be one of {', '.join(ENDS)}, got {ends!r}")
+    if grid is not None:
+        mode = ends if ends != "auto" else ("point-mass" if grid.levels >= MIN_LEVELS_POINT_MASS else "censored")
+        if mode == "censored":
+            return pos, {}, mode
+        lv = grid.encode(pos, "nearest")
+        top = grid.levels - 1
+        low, high = lv == 0, lv == top
+        masses = {"level 0 (the grid's bottom)": int(low.sum()), f"level {top} (the grid's top)": int(high.sum())}
+        return pos[~(low | high)], masses, mode
+    mode = "point-mass" if ends == "auto" else ends
+    if mode == "censored":
+        return pos, {}, mode
+    masses, keep = {}, np.ones(pos.size, dtype=bool)
+    for where, value in (("largest", pos.max()), ("smallest", pos.min())):
+        tied = pos == value
+        if tied.sum() >= max(3, 1e-3 * pos.size):  # many synapses on one value: a clip
+            masses[f"at the {where} size {value:.4g} (a clip)"] = int(tied.sum())
+            keep &= ~tied
+    return pos[keep], masses, mode
+
+
 def fit_sizes(
     sizes: Any,
     families: str | Sequence[str] | None = None,
     grid: LogGrid | None = None,
     rounding: str = "nearest",
     unit: str = "a.u.",
+    ends: str = "auto",
 ) -> FitReport:
     """Fit candidate families to synapse sizes by maximum likelihood.
 
@@ -394,6 +434,14 @@ def fit_sizes(
         How sizes were put on ``grid``: ``"nearest"`` or ``"stochastic"``.
     unit:
         Unit of the sizes, for tables and axis labels.
+    ends:
+        Mass at the ends of the range. ``"point-mass"``: sizes on the grid's end levels,
+        or many sizes tied at the largest or smallest value of continuous data (a clip),
+        are point masses: counted and reported (:attr:`FitReport.point_masses`), one
+        parameter each in every family's AIC and BIC, and left out of the family fits,
+        which for a grid are conditioned on the interior levels. ``"censored"``: kept in,
+        the end levels open (they absorb the mass beyond). ``"auto"`` (default): point
+        masses, except on grids of fewer than 8 levels.
 
     Returns
     -------
@@ -452,15 +500,22 @@ def fit_sizes(
                 f"1e-4 relative (levels={grid.levels}, ratio={grid.ratio:.6g}, "
                 f"w_max={grid.w_max:.6g})"
             )
-        data = E.Data(levels=lv, grid=grid, rounding=rounding)
+    rest, masses, mode = _point_masses(pos, grid, ends)
+    if rest.size < MIN_POSITIVE:
+        raise ValueError(f"sizes: only {rest.size} positive values (of {arr.size}) are off the point masses "
+                         f"({', '.join(f'{k}: {v}' for k, v in masses.items())}); need at least {MIN_POSITIVE}")
+    if grid is not None:
+        data = E.Data(levels=grid.encode(rest, "nearest"), grid=grid, rounding=rounding,
+                      ends="point-mass" if mode == "point-mass" else "censored")
     else:
-        data = E.continuous(pos)
+        data = E.continuous(rest)
     m = data.n
+    k_masses = sum(1 for v in masses.values() if v)
     results = {}
     for name in fams:
         fitted = E.fit(name, data)
         ll = fitted.loglik
-        k = len(PARAM_NAMES[name])
+        k = len(PARAM_NAMES[name]) + k_masses
         results[name] = FamilyFit(
             family=name,
             params={key: float(fitted.params[key]) for key in PARAM_NAMES[name]},
@@ -480,6 +535,8 @@ def fit_sizes(
         grid=grid,
         rounding=rounding if grid is not None else None,
         unit=unit,
+        point_masses=masses,
+        ends=mode,
         _data=data,
     )
 

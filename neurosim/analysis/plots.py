@@ -159,7 +159,8 @@ def plot_qq(
     emp = np.log(x[idx])
     ax.plot(theo, emp, ".", ms=3, label="data")
     ok = np.isfinite(theo)
-    lims = [min(theo[ok].min(), emp.min()), max(theo[ok].max(), emp.max())]
+    both = np.concatenate([theo[ok], emp])
+    lims = [float(both.min()), float(both.max())]
     ax.plot(lims, lims, "k-", lw=1, label="y = x")
     ax.set_xlabel(f"{family} quantile of ln size (ln {unit})")
     ax.set_ylabel(f"sample quantile of ln size (ln {unit})")
