@@ -65,8 +65,8 @@ def _comparisons(rep: Any, n_boot: int, n_mc: int) -> tuple[str, dict[str, Any]]
     return text, out
 
 
-def _train(rule: str, epochs: int, seed: int, every: int) -> tuple[list[Snapshot], float, float]:
-    """Train the Dale MLP 64-128-10 on digits; snapshots every ``every`` epochs."""
+def _train(rule: str, epochs: int, seed: int, every: int) -> tuple[list[Snapshot], Any, float, float]:
+    """Train the Dale MLP 64-128-10 on digits; snapshots every ``every`` epochs, size traces every step."""
     import torch
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -75,6 +75,7 @@ def _train(rule: str, epochs: int, seed: int, every: int) -> tuple[list[Snapshot
     from neurosim.dale import DaleLinear, ei_signs
     from neurosim.rules import DaleSGD, LogGridMadam, Madam, param_groups
     from neurosim.snapshot import from_module
+    from neurosim.traces import TraceRecorder, Traces
 
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -106,19 +107,26 @@ def _train(rule: str, epochs: int, seed: int, every: int) -> tuple[list[Snapshot
         return Snapshot(projs, {**meta, "epoch": epoch, "seed": seed})
 
     snaps = [snap(0)]
+    rec = TraceRecorder(model, opt, n=512, seed=seed)
+    rec.record(0)
     loss_fn = nn.CrossEntropyLoss()
     t0 = time.perf_counter()
+    step = 0
     for ep in range(1, epochs + 1):
         for idx in torch.randperm(len(X_tr), generator=gen).split(32):
             opt.zero_grad()
             loss_fn(model(X_tr[idx]), y_tr[idx]).backward()
             opt.step()
+            step += 1
+            rec.record(step)
         if ep % every == 0 or ep == epochs:
             snaps.append(snap(ep))
     seconds = time.perf_counter() - t0
     with torch.no_grad():
         acc = (model(X_te).argmax(1) == y_te).float().mean().item()
-    return snaps, acc, seconds
+    tr = rec.traces()
+    traces = Traces(tr.time, tr.unit, {names.get(k, k): v for k, v in tr.projections.items()})
+    return snaps, traces, acc, seconds
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -144,9 +152,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     x = rng.lognormal(-1.0, 0.6, n)
     ra = analyse_run([_sample_snapshot(x, "lognormal")], out / "lognormal",
                      label=f"(a) log-normal sample, n = {n}, mu = -1, sigma = 0.6")
-    text, comp = _comparisons(ra.final.fit, n_boot, n_mc)
+    text, comp = _comparisons(ra.final["sample"].fit, n_boot, n_mc)
     md += [ra.markdown.replace("## Synapse sizes: ", "## "), "#### Model comparison\n", text]
-    result["lognormal"] = {**ra.summary["headline"], **comp}
+    result["lognormal"] = {**ra.summary["headline"]["sample"], **comp}
 
     # (b) two-log-normal mixture with Dorkenwald's components (ln units)
     ref = reference.load("dorkenwald2022")
@@ -159,19 +167,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                      label=(f"(b) two-log-normal mixture sample, n = {n}, w1 = {w1:.2f}, "
                             f"mu = {ref['mix_mean_1'] * ln10:.3f} / {ref['mix_mean_2'] * ln10:.3f}, "
                             f"sigma = {ref['mix_sd_1'] * ln10:.3f} / {ref['mix_sd_2'] * ln10:.3f}"))
-    text, comp = _comparisons(rb.final.fit, n_boot, n_mc)
+    text, comp = _comparisons(rb.final["sample"].fit, n_boot, n_mc)
     md += [rb.markdown.replace("## Synapse sizes: ", "## "), "#### Model comparison\n", text]
-    result["mixture"] = {**rb.summary["headline"], **comp,
+    result["mixture"] = {**rb.summary["headline"]["sample"], **comp,
                          "true": {"w1": w1, "mu1": ref["mix_mean_1"] * ln10,
                                   "sigma1": ref["mix_sd_1"] * ln10, "mu2": ref["mix_mean_2"] * ln10,
                                   "sigma2": ref["mix_sd_2"] * ln10}}
 
     # (c) trained networks
     runs: dict[str, list[Snapshot]] = {}
+    traces: dict[str, Any] = {}
     train_info = []
     for rule, name in (("loggrid", "LogGridMadam 26 levels"), ("madam", "Madam"),
                        ("sgd", "DaleSGD (additive)")):
-        snaps, acc, secs = _train(rule, epochs, args.seed, every)
+        snaps, traces[name], acc, secs = _train(rule, epochs, args.seed, every)
         runs[name] = snaps
         train_info.append(f"| {name} | {acc * 100:.1f} % | {secs:.1f} s | {len(snaps)} |")
         result[f"accuracy_{rule}"] = acc
@@ -181,18 +190,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                    ("final", runs["LogGridMadam 26 levels"][-1])):
         snapmod.save(out / "network" / f"snapshot_{tag}.npz", s.projections, s.meta)
     rc = analyse_run(runs["LogGridMadam 26 levels"], out / "network", n_boot_fit=50,
+                     traces=traces["LogGridMadam 26 levels"],
                      label=(f"(c) Dale MLP 64-128-10 on digits, LogGridMadam (26 levels over 60x, "
                             f"stochastic rounding, lr 0.01), {epochs} epochs"))
     md += [rc.markdown.replace("## Synapse sizes: ", "## "),
            "Snapshots: [initial](network/snapshot_initial.npz), "
            "[final](network/snapshot_final.npz) (`neurosim fit network/snapshot_final.npz`).\n"]
     result["network"] = rc.summary["headline"]
-    cmp = compare_runs(runs, out / "rules")
+    cmp = compare_runs(runs, out / "rules", traces=traces)
     md += ["## Rules side by side (same network, same data, same seed)\n",
            "| rule | test accuracy | training time | snapshots |", "|---|---|---|---|",
            *train_info, "", cmp.markdown.replace("## Runs compared: ", "### ")]
-    result["rules"] = {k: v["final"].get("sigma_ln") for k, v in cmp.summary["runs"].items()}
-    result["rules_slope"] = {k: v["dynamics"].get("slope") for k, v in cmp.summary["runs"].items()}
+    result["rules"] = {k: {part: h.get("sigma_ln") for part, h in v.items()} for k, v in cmp.summary["runs"].items()}
+    result["rules_slope"] = {k: {part: h.get("slope") for part, h in v.items()} for k, v in cmp.summary["runs"].items()}
 
     bench = out / "benchmark.txt"
     if bench.is_file():

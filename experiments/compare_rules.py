@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosim.files import write_text
-from neurosim.runner.aggregate import collect, summary_table
+from neurosim.runner.aggregate import collect, size_table, summary_table
 from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep
 from neurosim.runner.tune import LRS, best_lr, lr_scan, sensitivity_figure
@@ -186,14 +186,30 @@ def describe_rnn_sweep(by_label: dict[str, list[dict[str, Any]]], out: Path
     return diag, lines
 
 
+def sizes_section(sweep_summary: dict[str, Any]) -> list[str]:
+    """The per-part size statistics over seeds from the sweep's summary (each run's own analysis)."""
+    sizes = sweep_summary.get("size_statistics")
+    if not sizes:
+        return []
+    return ["## Synapse sizes per layer and presynaptic sign, over seeds", "",
+            "From each run's own analysis: a layer's excitatory and inhibitory inputs are separate parts "
+            "(the ANN's signed weights one part). Sigma of ln size and the level entropy before and after "
+            "training (the initial values show what the initialisation and the grid set on their own), and the "
+            "slope of ln std(change) on ln size and the drift of ln size at the headline interval (a tenth of "
+            "the turnover time, in optimizer steps). The control (shuffled gradient) is the row to read each "
+            "rule against. Each cell: mean [min, max] over seeds (t: 95 % t-interval).", "",
+            size_table(sizes), ""]
+
+
 def describe(sweep_dir: Path, out: Path) -> None:
     """Write ``out/README.md`` for a finished RNN sweep run with ``neurosim sweep`` (e.g. a longer budget)."""
     sweep = json.loads((sweep_dir / "sweep.json").read_text())
-    summary = json.loads((sweep_dir / "summary.json").read_text())["summary"]
+    full = json.loads((sweep_dir / "summary.json").read_text())
+    summary = full["summary"]
     out.mkdir(parents=True, exist_ok=True)
     diag, more = describe_rnn_sweep(runs_by_label(sweep_dir), out)
     lines = [f"# {sweep['name']}", "", sweep.get("description", ""), "",
-             "## Test accuracy over seeds", "", summary_table(summary), "", *more,
+             "## Test accuracy over seeds", "", summary_table(summary), "", *more, *sizes_section(full),
              "Sweep report: [sweep/report.md](sweep/report.md).", ""]
     write_text(out / "README.md", "\n".join(lines))
     shutil.copytree(sweep_dir, out / "sweep", dirs_exist_ok=True)
@@ -257,6 +273,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if sweep.tasks[0].config["network"]["kind"] == "rnn":
         diag, more = describe_rnn_sweep(by_label, out)
         lines += more
+    lines += sizes_section(summary)
     write_text(out / "README.md", "\n".join(lines))
     shutil.copytree(res.sweep_dir, out / "sweep", dirs_exist_ok=True)  # links to run folders stay in runs/
     scan_json = {k: {str(lr): v for lr, v in d.items()} for k, d in scan.items()}

@@ -93,7 +93,8 @@ def read_run(run: dict[str, Any], projection: str) -> dict[str, Any]:
          "rel": [p.size / float(s.meta["w_max"]) for p, s in zip(projs, snaps, strict=True)],
          "levels": ([p.level for p in projs], projs[-1].grid.levels) if projs[-1].level is not None else None,
          "metrics": run["final"], "activity": {k: act[k] for k in act.files},
-         "headline": json.loads(summary.read_text())["headline"] if summary.is_file() else {}}
+         "headline": (json.loads(summary.read_text())["headline"].get(projection, {}) if summary.is_file()
+                      else {})}
     d["shape"] = final_shape(d)
     d["skew_size"], d["skew_ln_size"] = skews(d["rel"][-1])
     return d
@@ -115,19 +116,17 @@ def _fit_row(name: str, d: dict[str, Any]) -> str:
         v = h.get(key)
         return fmt.format(v) if isinstance(v, int | float) else "-"
 
-    ci = h.get("scaling_slope_ci") or [None, None]
-    slope = (f"{h['scaling_slope']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
-             if isinstance(h.get("scaling_slope"), float) and None not in ci else "-")
-    ks = h.get("ks_to_reference") or {}
-    return (f"| {name} | {h.get('best_family', '-')} | {num('sigma_ln')} | {d['skew_size']:.2f} | "
+    ci = h.get("slope_ci") or [None, None]
+    slope = (f"{h['slope']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}] at {h['slope_interval']:g} s"
+             if isinstance(h.get("slope"), float) and None not in ci else "-")
+    return (f"| {name} | {h.get('chosen_family') or '-'} | {num('sigma_ln')} | {d['skew_size']:.2f} | "
             f"{d['skew_ln_size']:.2f} | {num('dynamic_range_1_99')} | "
-            f"{slope} | {num('entropy_bits', '{:.2f}')} | {num('levels_used', '{:.0f}')} | "
-            f"{', '.join(f'{k} {v:.2f}' for k, v in ks.items()) or '-'} |")
+            f"{slope} | {num('drift')} | {num('entropy_bits', '{:.2f}')} | {num('levels_used', '{:.0f}')} |")
 
 
-FIT_HEADER = ["| run | best family (AIC) | sigma of ln size | skew of size | skew of ln size | 1-99 % range "
-              "| size-change slope [95 % CI] | level entropy (bits; 4.70 = log-uniform) | levels used "
-              "| KS distance to references |", "|---|---|---|---|---|---|---|---|---|---|"]
+FIT_HEADER = ["| run | family chosen | sigma of ln size | skew of size | skew of ln size | 1-99 % range "
+              "| size-change slope [95 % CI] at the headline interval | drift of ln size | level entropy (bits) "
+              "| levels used |", "|---|---|---|---|---|---|---|---|---|---|"]
 
 
 def occupancy_figure(runs: dict[str, dict], path: Path) -> None:
@@ -203,11 +202,12 @@ def main(argv: list[str] | None = None) -> dict:
     gridded = {f"{net} {label}": d for net, runs in (("Song", song), ("E/I", ei)) for label, d in runs.items()
                if d["levels"] is not None}
     lines += ["", "## Fits and dynamics of the final sizes", "",
-              "From each run's analysis (`figures/summary.json` in its run directory): the family with the "
-              "lowest AIC among the log-normal and its rivals (binned on the grid for gridded rules), and the "
-              "slope of ln std(size change) against ln size over consecutive snapshots (1: changes "
-              "proportional to size, multiplicative; 0: additive; Loewenstein et al. 2011). A log-normal has a "
-              "right-skewed size (skew > 0) and a symmetric ln size (skew 0).", "", *FIT_HEADER]
+              "From each run's analysis of the plastic projection (`figures/summary.json` in its run directory): "
+              "the family chosen by the calibrated rule (neurosim.analysis.selection), and the slope of ln "
+              "std(size change) against ln size and the drift of ln size at the headline interval (a tenth of "
+              "the turnover time; 1: changes proportional to size, multiplicative; 0: additive; Loewenstein et "
+              "al. 2011). A log-normal has a right-skewed size (skew > 0) and a symmetric ln size (skew 0).",
+              "", *FIT_HEADER]
     lines += [_fit_row(f"Song {label}", d) for label, d in song.items()]
     lines += [_fit_row(f"E/I {label}", d) for label, d in ei.items()]
     lines += ["", "![final size distributions, Song setup](song_final.png)", "",

@@ -15,7 +15,7 @@ import pytest
 from conftest import mlp_toml
 
 from neurosim.cli import main
-from neurosim.runner.aggregate import bootstrap_ci, paired_differences, summarise
+from neurosim.runner.aggregate import paired_differences, size_summary, size_table, summarise
 from neurosim.runner.config import ConfigError
 from neurosim.runner.sweep import load_sweep, run_sweep, worker_threads
 
@@ -122,16 +122,35 @@ def test_dask_local_cluster_survives_a_killed_worker(tmp_path: Path, monkeypatch
 
 def test_aggregation_statistics() -> None:
     runs = [{"label": lab, "seed": s, "done": True, "final": {"test_accuracy": acc}}
-            for lab, s, acc in [("a", 0, 0.9), ("a", 1, 0.8), ("b", 0, 0.95), ("b", 1, 0.7)]]
+            for lab, s, acc in [("a", 0, 0.9), ("a", 1, 0.8), ("a", 2, 0.85), ("b", 0, 0.95), ("b", 1, 0.7),
+                                ("b", 2, 0.75)]]
     summary = summarise(runs, ["a", "b"])
     m = summary["a"]["metrics"]["test_accuracy"]
     assert m["mean"] == pytest.approx(0.85) and m["min"] == 0.8 and m["max"] == 0.9
-    lo, hi = m["ci95"]
-    assert 0.8 <= lo <= hi <= 0.9
+    lo, hi = m["interval"]  # Student's t over 3 seeds: mean +- 4.303 * 0.05 / sqrt(3)
+    assert hi - m["mean"] == pytest.approx(4.302653 * 0.05 / math.sqrt(3), rel=1e-5)
+    assert lo < 0.8 and hi > 0.9 and m["interval_kind"] == "95 % t-interval, 3 seeds"
     d = paired_differences(summary, "test_accuracy", "a")["b"]
-    assert d["mean"] == pytest.approx(-0.025) and d["min"] == pytest.approx(-0.1) and d["max"] == pytest.approx(0.05)
-    assert all(math.isnan(x) for x in bootstrap_ci([1.0]))  # no interval from one value
+    assert d["mean"] == pytest.approx(-0.05) and d["min"] == pytest.approx(-0.1) and d["max"] == pytest.approx(0.05)
+    assert not d["all_below"] and not d["all_above"]
+    one = summarise(runs[:1], ["a"])["a"]["metrics"]["test_accuracy"]
+    assert all(math.isnan(x) for x in one["interval"])  # no interval from one value
     assert worker_threads(2, cores=2) == 1 and worker_threads(1, cores=8) == 8 and worker_threads(16, cores=2) == 1
+
+
+def test_size_statistics_over_seeds_are_per_part() -> None:
+    def head(sigma: float, slope: float, fam: str) -> dict:
+        return {"sigma_ln": sigma, "slope": slope, "chosen_family": fam, "slope_interval": 4.0, "time_unit": "step"}
+
+    runs = [{"label": "madam", "seed": s, "done": True, "final": {},
+             "parts": {"l1 (E)": head(0.5 + 0.1 * s, 1.0, "lognorm"), "l1 (I)": head(1.0, 0.2, "loguniform")}}
+            for s in range(3)]
+    sizes = size_summary(runs, ["madam"])["madam"]
+    assert set(sizes) == {"l1 (E)", "l1 (I)"}
+    assert sizes["l1 (E)"]["stats"]["sigma_ln"]["mean"] == pytest.approx(0.6)
+    assert sizes["l1 (I)"]["chosen"] == {"loguniform": 3} and sizes["l1 (E)"]["slope_intervals"] == [4.0]
+    md = size_table({"madam": sizes})
+    assert "| madam | l1 (E) | 3 | lognorm 3 |" in md
 
 
 def test_a_worker_caps_the_configured_threads(tmp_path: Path) -> None:

@@ -12,7 +12,12 @@ Main entry points
 * :func:`load_reference`, :func:`available_references` (``neurosim.analysis.reference``)
 * :func:`precision_report`, :func:`pair_cv`, :func:`level_occupancy`,
   :func:`dynamic_range`, :func:`distinguishable_sizes` (``neurosim.analysis.precision``)
-* :func:`size_change_scaling` (``neurosim.analysis.dynamics``)
+* :func:`interval_scaling`, :func:`size_change_scaling` (``neurosim.analysis.dynamics``):
+  size changes against size at every interval, with drift and turnover
+* :func:`select`, :data:`SELECTION_RULE` (``neurosim.analysis.selection``): the calibrated
+  rule that chooses a family, with goodness of fit and bimodality
+* :func:`parts` (``neurosim.analysis.projections``): a snapshot's projections, a torch
+  layer's excitatory and inhibitory inputs apart
 * :func:`compare_with_references` (``neurosim.analysis.biology``)
 * :func:`plot_fit`, :func:`plot_qq`, :func:`plot_level_occupancy`, :func:`plot_runs`,
   :func:`save_figure` (``neurosim.analysis.plots``)
@@ -46,6 +51,14 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # dynamics
     "size_change_scaling": ("dynamics", "size_change_scaling"),
     "ChangeScaling": ("dynamics", "ChangeScaling"),
+    "interval_scaling": ("dynamics", "interval_scaling"),
+    "IntervalScaling": ("dynamics", "IntervalScaling"),
+    # model selection
+    "select": ("selection", "select"),
+    "Selection": ("selection", "Selection"),
+    "SELECTION_RULE": ("selection", "RULE"),
+    # projections and their parts
+    "parts": ("projections", "parts"),
     # biology
     "compare_with_references": ("biology", "compare_with_references"),
     "BiologyComparison": ("biology", "BiologyComparison"),
@@ -58,6 +71,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # one call per run / per sweep
     "analyse_run": ("summary", "analyse_run"),
     "analyse_snapshot": ("summary", "analyse_snapshot"),
+    "analyse_part": ("summary", "analyse_part"),
     "compare_runs": ("summary", "compare_runs"),
     "RunAnalysis": ("summary", "RunAnalysis"),
     "RunsComparison": ("summary", "RunsComparison"),

@@ -280,20 +280,41 @@ def _families_to_draw(fit: Any) -> list[str]:
     return [f for f in dict.fromkeys(want) if f in fit.results]
 
 
-def sizes_figure(parts: list[tuple[str, Any]], shapes: Sequence[str], title: str) -> Any:
-    """Histograms with fitted densities and reference shapes, one panel per ``(name, analysis)`` part."""
+def sizes_figure(parts: list[tuple[str, Any, Any]], shapes: Sequence[str], title: str) -> Any:
+    """Final sizes with fitted densities and reference shapes, one panel per ``(name, final, initial)`` part.
+
+    The initial sizes (if any) are drawn as an outline on the same axes, so that what
+    learning changed is visible beside what it started from.
+    """
     k = len(parts)
     fig, axes = plt.subplots(1, k, figsize=(5.6 * k, 4.2), sharex=True, sharey=True, squeeze=False)
-    for ax, (name, a) in zip(axes.ravel(), parts, strict=True):
+    for ax, (name, a, a0) in zip(axes.ravel(), parts, strict=True):
         f = a.fit
         plot_fit(f, ax=ax, families=_families_to_draw(f),
                  title=f"{name}: best {f.best}, n={f.n}, silent {100 * f.silent_fraction:.1f} %")
-    for ax, (_, a) in zip(axes.ravel(), parts, strict=True):
+        if a0 is not None and a0.fit is not None:
+            _outline(ax, a0.fit)
+    for ax, (_, a, _) in zip(axes.ravel(), parts, strict=True):
         overlay_references(ax, a.fit, shapes)
     if title:
         fig.suptitle(title, fontsize="medium")
     fig.tight_layout()
     return fig
+
+
+def _outline(ax: Any, fit: Any) -> None:
+    """The sizes of ``fit`` as a step outline, density per unit ln size (the initial sizes)."""
+    x = fit.positive_sizes()
+    if fit.binned:
+        g = fit.grid
+        ln_s = np.log(g.sizes())
+        edges = np.exp(np.concatenate((ln_s - 0.5 * g.step, [ln_s[-1] + 0.5 * g.step])))
+        dens = np.bincount(fit.levels(), minlength=g.levels) / x.size / g.step
+    else:
+        lx = np.log(x)
+        d, e = np.histogram(lx, bins=60, density=True)
+        dens, edges = d, np.exp(e)
+    ax.stairs(dens, edges, color="tab:red", lw=1.0, ls="-", label="initial sizes")
 
 
 def qq_figure(parts: list[tuple[str, Any]], title: str) -> Any:
@@ -310,41 +331,71 @@ def qq_figure(parts: list[tuple[str, Any]], title: str) -> Any:
     return fig
 
 
-def occupancy_figure(parts: list[tuple[str, Any]], title: str) -> Any:
-    """Level occupancy of each part, with Samavat et al. (2024) and the grid's capacity in the legend."""
-    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+def occupancy_figure(parts: list[tuple[str, Any, Any]], title: str) -> Any:
+    """Level occupancy of each ``(name, final, initial)`` part: final bars, initial outline.
+
+    The legend gives the entropy at both times, Samavat et al. (2024) and the grid's capacity.
+    """
     k = len(parts)
-    width = 0.85 / k
+    fig, axes = plt.subplots(1, k, figsize=(5.2 * k, 4.0), sharey=True, squeeze=False)
     sam = reference.load("samavat2024")
-    n_levels = parts[0][1].precision.occupancy.n_levels
-    for i, (name, a) in enumerate(parts):
+    for ax, (name, a, a0) in zip(axes.ravel(), parts, strict=True):
         o = a.precision.occupancy
-        ax.bar(np.arange(o.n_levels) + (i - (k - 1) / 2) * width, o.fractions, width=width,
-               alpha=0.8, label=f"{name}: H = {o.entropy_bits:.2f} bits, "
-               f"{o.levels_in_use}/{o.n_levels} levels used")
-    ax.plot([], [], " ", label=f"Samavat et al. 2024: {sam['bits_low']:g}-{sam['bits_high']:g} bits "
-            f"(spine-head volume); capacity log2({n_levels}) = {math.log2(n_levels):.2f} bits")
-    ax.set_xlabel("grid level (0 = smallest size, w_max / ratio)")
-    ax.set_ylabel("fraction of synapses")
-    ax.set_title(title or "level occupancy", fontsize="medium")
-    ax.legend(fontsize="x-small", frameon=False, loc="upper left")
+        x = np.arange(o.n_levels)
+        ax.bar(x, o.fractions, width=0.85, alpha=0.7,
+               label=f"final: H = {o.entropy_bits:.2f} bits, {o.levels_in_use}/{o.n_levels} levels used")
+        o0 = None if a0 is None or a0.precision is None else a0.precision.occupancy
+        if o0 is not None and o0.n_levels == o.n_levels:
+            ax.stairs(o0.fractions, np.arange(o.n_levels + 1) - 0.5, color="tab:red", lw=1.0,
+                      label=f"initial: H = {o0.entropy_bits:.2f} bits")
+        ax.plot([], [], " ", label=f"Samavat et al. 2024: {sam['bits_low']:g}-{sam['bits_high']:g} bits; "
+                f"capacity {math.log2(o.n_levels):.2f} bits")
+        ax.set_xlabel("grid level (0 = smallest size, w_max / ratio)")
+        ax.set_title(name, fontsize="small")
+        ax.legend(fontsize="x-small", frameon=False, loc="upper left")
+    axes[0, 0].set_ylabel("fraction of synapses")
+    fig.suptitle(title or "level occupancy", fontsize="medium")
     fig.tight_layout()
     return fig
 
 
-def dynamics_figure(dyn: Any, title: str) -> Any:
-    """Size change against size (:class:`~neurosim.analysis.dynamics.ChangeScaling`) with slopes 1 and 0."""
-    fig, ax = plt.subplots(figsize=(5.6, 4.4))
-    dyn.plot(ax=ax, max_points=1500, seed=0)
-    b = dyn.bins
-    # slope-1 line through the geometric centre of the binned points
-    cx = float(np.exp(np.mean(np.log(b.center))))
-    cy = float(np.exp(np.mean(np.log(b.std_change))))
-    xs = np.geomspace(b.lo.min(), b.hi.max(), 50)
-    ax.plot(xs, cy * xs / cx, "k--", lw=1, label="slope 1: Loewenstein et al. 2011 (spine size)")
-    ax.plot(xs, np.full_like(xs, cy), "k:", lw=1, label="slope 0: additive (size-independent)")
-    ax.legend(fontsize=7)
-    ax.set_title(title or "size change against size (consecutive snapshots)", fontsize="medium")
+def intervals_figure(dyn: Mapping[str, Any], title: str) -> Any:
+    """Size changes against the interval they are measured over, one line per part.
+
+    Three panels share a log interval axis: the slope of ln std(change) against ln size
+    (1: size-proportional changes, 0: additive) with its interval, the drift of ln size
+    (< 0: mean reversion), and the correlation of ln size at the two times. The headline
+    interval (a fixed fraction of the turnover time) is marked.
+    ``dyn`` maps a part to its :class:`~neurosim.analysis.dynamics.IntervalScaling`.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(14.0, 4.0), sharex=True)
+    unit = next(iter(dyn.values())).unit
+    for i, (name, d) in enumerate(dyn.items()):
+        rows = [r for r in d.rows if np.isfinite(r.slope)]
+        c = f"C{i % 10}"
+        if rows:
+            x = np.array([r.interval for r in rows], float)
+            lo = np.array([r.ci[0] for r in rows])
+            hi = np.array([r.ci[1] for r in rows])
+            axes[0].plot(x, [r.slope for r in rows], "o-", ms=3, color=c, label=name)
+            axes[0].fill_between(x, lo, hi, color=c, alpha=0.15, lw=0)
+            axes[1].plot(x, [r.drift for r in rows], "o-", ms=3, color=c, label=name)
+        xs = np.array([r.interval for r in d.rows], float)
+        axes[2].plot(xs, [r.correlation for r in d.rows], "o-", ms=3, color=c, label=name)
+        if d.headline is not None:
+            for ax in axes:
+                ax.axvline(d.headline.interval, color=c, ls=":", lw=1)
+    axes[0].axhline(1.0, color="k", ls="--", lw=1, label="1: size-proportional")
+    axes[0].axhline(0.0, color="k", ls=":", lw=1, label="0: additive")
+    axes[0].set_ylabel("slope of ln std(change) on ln size")
+    axes[1].axhline(0.0, color="k", ls=":", lw=1)
+    axes[1].set_ylabel("drift of ln size (per unit ln size)")
+    axes[2].set_ylabel("correlation of ln size")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel(f"interval ({unit}s; dotted: headline)")
+    axes[0].legend(fontsize="x-small", frameon=False)
+    fig.suptitle(title, fontsize="medium")
     fig.tight_layout()
     return fig
 
@@ -375,27 +426,6 @@ def runs_shapes_figure(sizes: dict[str, np.ndarray], shapes: Sequence[str]) -> F
     ax.set_xlabel("ln size - median ln size (dimensionless)")
     ax.set_ylabel("density per unit ln size")
     ax.set_title("shapes of the final size distributions", fontsize="medium")
-    ax.legend(fontsize="x-small", frameon=False)
-    fig.tight_layout()
-    return fig
-
-
-def runs_sigma_figure(sigmas: dict[str, tuple[float, tuple[float, float]]], shapes: Sequence[str]) -> Figure:
-    """``sigma`` of ln size per run (``{run: (sigma, (lo, hi))}``) with intervals, and the references'."""
-    fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(sigmas) + 2.2))
-    ks = list(sigmas)
-    y = np.arange(len(ks))
-    sig = np.array([sigmas[k][0] for k in ks])
-    cis = np.array([sigmas[k][1] for k in ks])
-    ax.errorbar(sig, y, xerr=[sig - cis[:, 0], cis[:, 1] - sig], fmt="o", capsize=3,
-                label="network (95 % bootstrap CI)")
-    for i, key in enumerate(shapes):
-        ref = reference.load(key)
-        ax.axvline(reference.sigma_ln(ref), color="k", ls=_REF_STYLES[i % 3], lw=1,
-                   label=f"{short(key)} ({ref.measured})")
-    ax.set_yticks(y, ks)
-    ax.set_xlabel("sigma of ln size (natural log, dimensionless)")
-    ax.set_title("spread of log sizes per run", fontsize="medium")
     ax.legend(fontsize="x-small", frameon=False)
     fig.tight_layout()
     return fig

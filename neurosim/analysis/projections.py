@@ -1,10 +1,16 @@
-"""Which synapses an analysis takes: projections of a snapshot, pooled or paired.
+"""Which synapses an analysis takes together: projections, split by presynaptic sign, pooled only on request.
 
 A *projection* is the synapses from one presynaptic population onto one postsynaptic
-population (Brian2: one ``Synapses`` object; torch: one layer). :func:`choose` checks
-the names asked for, :func:`pool` puts the sizes of the chosen projections together
-(on a common grid when they share one), :func:`pairs` finds the synapse pairs that share
-pre- and postsynaptic cell (Bartol et al. 2015).
+population (Brian2: one ``Synapses`` object such as E->E; torch: one layer). A torch
+layer under Dale's principle holds two projections, from its excitatory and from its
+inhibitory inputs (the columns of each sign): :func:`parts` splits it into
+``"<layer> (E)"`` and ``"<layer> (I)"``. A layer of signed weights (the matched ANN) has
+no presynaptic sign and stays one part, analysed by size ``|w|``. Analysis is per part;
+:func:`parts` with ``pool=True`` puts them together, and the label says so.
+
+:func:`pool` turns one part into the sizes a fit takes (on a common grid when the part's
+pieces share one), :func:`pairs` finds the synapse pairs that share pre- and postsynaptic
+cell (Bartol et al. 2015).
 """
 
 from __future__ import annotations
@@ -17,12 +23,26 @@ import numpy as np
 
 from neurosim.lns import LogGrid
 
-__all__ = ["Pooled", "choose", "pairs", "pool"]
+__all__ = ["Piece", "Pooled", "choose", "pairs", "parts", "pool"]
+
+
+@dataclass
+class Piece:
+    """Synapses of one projection (``mask`` selects some of them, flat; ``None``: all)."""
+
+    name: str
+    proj: Any
+    mask: np.ndarray | None = None
+
+    def take(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (one per synapse of the projection) of this piece's synapses, flat."""
+        v = np.asarray(values).ravel()
+        return v if self.mask is None else v[self.mask]
 
 
 @dataclass
 class Pooled:
-    """Pooled sizes of the chosen projections of one snapshot, ready to fit."""
+    """The sizes of one part of a snapshot, ready to fit."""
 
     sizes: np.ndarray  # float64 >= 0: what is fitted (relative to w_max if normalised)
     grid: LogGrid | None  # grid of `sizes` for a binned fit, else None
@@ -39,33 +59,57 @@ def choose(snap: Any, projections: Sequence[str] | None) -> list[str]:
     names = list(snap.projections) if projections is None else list(projections)
     missing = [n for n in names if n not in snap.projections]
     if missing:
-        raise ValueError(
-            f"projections: {missing[0]!r} not in snapshot; it has {sorted(snap.projections)}"
-        )
+        raise ValueError(f"projections: {missing[0]!r} not in snapshot; it has {sorted(snap.projections)}")
     if not names:
         raise ValueError("projections: empty; name at least one projection")
     return names
 
 
-def pairs(snap: Any, names: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+def _column_signs(p: Any) -> np.ndarray | None:
+    """The sign of each column of a dense ``(post, pre)`` projection whose columns each have one sign."""
+    sign = np.asarray(p.sign)
+    if sign.ndim != 2 or p.pre is not None:
+        return None
+    col = sign[0]
+    return col if np.all(sign == col[None, :]) and np.all(col != 0) else None
+
+
+def parts(snap: Any, names: Sequence[str], *, pool: bool = False) -> dict[str, list[Piece]]:
+    """The parts an analysis takes: ``{label: pieces}`` (see the module docstring)."""
+    out: dict[str, list[Piece]] = {}
+    for n in names:
+        p = snap.projections[n]
+        cols = _column_signs(p)
+        if cols is not None and (cols > 0).any() and (cols < 0).any():
+            for sgn, tag in ((1, "E"), (-1, "I")):
+                mask = np.broadcast_to(cols[None, :] == sgn, np.shape(p.sign)).ravel()
+                out[f"{n} ({tag})"] = [Piece(n, p, mask)]
+        else:
+            out[n] = [Piece(n, p, None)]
+    if pool and len(out) > 1:
+        return {"pooled: " + " + ".join(out): [pc for pcs in out.values() for pc in pcs]}
+    return out
+
+
+def pairs(pieces: Sequence[Piece]) -> tuple[np.ndarray, np.ndarray] | None:
     """Sizes of synapse pairs sharing pre and post (sparse projections), for the pair CV.
 
     For every (projection, pre, post) with two or more synapses, the first two are taken
     (the pairs of Bartol et al. 2015, eLife 4:e10778). ``None`` if there are none.
     """
     a_all, b_all = [], []
-    for n in names:
-        p = snap.projections[n]
+    for pc in pieces:
+        p = pc.proj
         if p.pre is None or p.post is None:
             continue
-        key = p.pre.astype(np.int64) * (int(p.post.max(initial=0)) + 1) + p.post.astype(np.int64)
+        pre, post, size = pc.take(p.pre), pc.take(p.post), pc.take(p.size).astype(np.float64)
+        key = pre.astype(np.int64) * (int(post.max(initial=0)) + 1) + post.astype(np.int64)
         order = np.argsort(key, kind="stable")
         ks = key[order]
         first = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
         counts = np.diff(np.r_[first, ks.size])
         two = first[counts >= 2]
         if two.size:
-            size = p.size.ravel().astype(np.float64)
             a_all.append(size[order[two]])
             b_all.append(size[order[two + 1]])
     if not a_all:
@@ -73,42 +117,40 @@ def pairs(snap: Any, names: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
     return np.concatenate(a_all), np.concatenate(b_all)
 
 
-def pool(snap: Any, names: list[str]) -> Pooled:
-    """The sizes of projections ``names`` of ``snap`` together, ready to fit (see :class:`Pooled`)."""
-    projs = [snap.projections[n] for n in names]
-    raw = np.concatenate([p.size.ravel().astype(np.float64) for p in projs])
-    signs = np.concatenate([p.sign.ravel() for p in projs])
+def pool(pieces: Sequence[Piece]) -> Pooled:
+    """The sizes of ``pieces`` together, ready to fit (see :class:`Pooled`)."""
+    projs = [pc.proj for pc in pieces]
+    raw = np.concatenate([pc.take(pc.proj.size).astype(np.float64) for pc in pieces])
+    signs = np.concatenate([pc.take(pc.proj.sign) for pc in pieces])
     n_pos, n_neg = int((signs > 0).sum()), int((signs < 0).sum())
     units = sorted({p.unit for p in projs})
     unit = units[0] if len(units) == 1 else "mixed units"
     notes: list[str] = []
     if len(units) > 1:
         notes.append(f"projections have different units ({', '.join(units)}); pooled as they are")
-    gridded = [p for p in projs if p.grid is not None]
-    shapes = {(p.grid.levels, round(p.grid.ratio, 9)) for p in gridded}
+    gridded = [pc for pc in pieces if pc.proj.grid is not None]
+    shapes = {(pc.proj.grid.levels, round(pc.proj.grid.ratio, 9)) for pc in gridded}
     levels = n_levels = None
     if gridded and len(shapes) == 1:
-        n_levels = gridded[0].grid.levels
-        levels = np.concatenate([p.level.ravel()[p.size.ravel() > 0] for p in gridded])
+        n_levels = gridded[0].proj.grid.levels
+        levels = np.concatenate([pc.take(pc.proj.level)[pc.take(pc.proj.size) > 0] for pc in gridded])
         levels = levels.astype(np.int64)
     elif gridded:
         notes.append("gridded projections use different level counts or ratios: no occupancy")
-    if not gridded or len(gridded) < len(projs) or len(shapes) != 1:
+    if not gridded or len(gridded) < len(pieces) or len(shapes) != 1:
         if gridded:
             notes.append("gridded and continuous sizes pooled (or grids differ): continuous fits")
         return Pooled(raw, None, levels, n_levels, unit, n_pos, n_neg, notes)
-    grids = {tuple(sorted(p.grid.to_dict().items())) for p in gridded}
+    grids = {tuple(sorted(pc.proj.grid.to_dict().items())) for pc in gridded}
     if len(grids) == 1:
-        grid, sizes = gridded[0].grid, raw
+        grid, sizes = gridded[0].proj.grid, raw
     else:
-        g0 = gridded[0].grid
+        g0 = gridded[0].proj.grid
         grid = LogGrid(g0.levels, g0.ratio, 1.0)
-        sizes = np.concatenate([p.size.ravel().astype(np.float64) / p.grid.w_max for p in projs])
+        sizes = np.concatenate([pc.take(pc.proj.size).astype(np.float64) / pc.proj.grid.w_max for pc in pieces])
         unit = "w_max"
-        notes.append(
-            "projections have their own w_max: sizes are relative to their projection's "
-            "w_max (unit w_max), fitted on one grid"
-        )
+        notes.append("projections have their own w_max: sizes are relative to their projection's w_max "
+                     "(unit w_max), fitted on one grid")
     pos = sizes > 0
     if pos.any():
         snapped = grid.decode(grid.encode(sizes[pos], "nearest"))

@@ -1,38 +1,38 @@
-"""Sweep aggregation: per condition mean, range and bootstrap interval over seeds,
-paired differences between conditions on the same seeds, a Markdown report and figures."""
+"""Sweep aggregation: per condition the mean over seeds with a t-interval, paired differences
+between conditions on the same seeds, the per-part size statistics of every run (the same
+measures as the run reports), a Markdown report and figures.
+
+Intervals over seeds are Student's t (:func:`neurosim.analysis.intervals.over_seeds`), each
+cell naming the number of seeds; a bootstrap over a handful of seeds is not used (it returns
+about ``[min, max]`` and calls it 95 %).
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from neurosim.analysis.intervals import over_seeds
 from neurosim.files import write_text
+from neurosim.markdown import num, table
 from neurosim.runner.rundir import RunDir
 
 #: Final metrics shown in the sweep table when present (in this order).
-HEADLINE = ("test_accuracy", "val_accuracy", "test_accuracy_top2_coherence", "val_loss",
+HEADLINE = ("test_accuracy", "test_accuracy_top2_coherence", "val_accuracy", "val_loss",
             "rate_hz", "isi_cv", "levels_moved_mean")
-
-
-def bootstrap_ci(values: Sequence[float], n_boot: int = 10_000, level: float = 0.95, seed: int = 0
-                 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean (NaN with fewer than 2 values)."""
-    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
-    if v.size < 2:
-        return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, (n_boot, v.size))].mean(axis=1)
-    a = (1 - level) / 2
-    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+#: Per-part size statistics (keys of a run summary's ``headline``) aggregated over seeds.
+SIZE_STATS = ("sigma_ln_initial", "sigma_ln", "entropy_bits_initial", "entropy_bits", "slope", "drift",
+              "dynamic_range_1_99")
 
 
 def collect(sweep_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Read ``sweep.json`` and each run's final metrics (size statistics come from the snapshots)."""
+    """Read ``sweep.json``, each run's final metrics and its per-part size headline."""
     with open(sweep_dir / "sweep.json", encoding="utf-8") as fh:
         sweep = json.load(fh)
     runs = []
@@ -40,31 +40,61 @@ def collect(sweep_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         rd = RunDir((sweep_dir / r["dir"]).resolve())
         res = rd.result() if rd.done else {}
         final = dict(res.get("final", {}))
-        runs.append({**r, "run": rd, "done": rd.done, "final": final})
+        parts = dict((res.get("analysis") or {}).get("headline", {}))
+        runs.append({**r, "run": rd, "done": rd.done, "final": final, "parts": parts})
     return sweep, runs
 
 
+def _stat(by_seed: Mapping[int, float]) -> dict[str, Any]:
+    vals = list(by_seed.values())
+    iv = over_seeds(vals)
+    return {"by_seed": dict(by_seed), "mean": iv.mean, "min": float(np.min(vals)), "max": float(np.max(vals)),
+            "interval": [iv.lo, iv.hi], "interval_kind": iv.label, "n": iv.n}
+
+
 def summarise(runs: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Per label and metric: values by seed, mean, min, max and a bootstrap interval."""
+    """Per label and final metric: values by seed, mean, min, max and a t-interval over seeds."""
     out: dict[str, dict[str, Any]] = {}
     for label in labels:
         rows = [r for r in runs if r["label"] == label and r["done"]]
-        metrics: dict[str, Any] = {}
         keys = {k for r in rows for k, v in r["final"].items() if isinstance(v, (int, float))
-                and not isinstance(v, bool)}
-        for k in sorted(keys):
-            by_seed = {r["seed"]: float(r["final"][k]) for r in rows if k in r["final"]}
-            vals = list(by_seed.values())
-            lo, hi = bootstrap_ci(vals)
-            metrics[k] = {"by_seed": by_seed, "mean": float(np.mean(vals)), "min": float(np.min(vals)),
-                          "max": float(np.max(vals)), "ci95": [lo, hi], "n": len(vals)}
+                and not isinstance(v, bool) and math.isfinite(v)}
+        metrics = {k: _stat({r["seed"]: float(r["final"][k]) for r in rows if k in r["final"]
+                             and math.isfinite(r["final"][k])}) for k in sorted(keys)}
         out[label] = {"n_runs": len([r for r in runs if r["label"] == label]), "n_done": len(rows),
                       "metrics": metrics}
     return out
 
 
+def size_summary(runs: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per label and part: the run reports' size statistics over seeds, and the families chosen.
+
+    Each run's numbers come from its own analysis (``result.json`` ``analysis.headline``:
+    per part, the slope and drift at the headline interval, sigma of ln size and the level
+    entropy before and after training); here they are only averaged over seeds.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for label in labels:
+        rows = [r for r in runs if r["label"] == label and r["done"] and r.get("parts")]
+        parts: dict[str, Any] = {}
+        for part in dict.fromkeys(p for r in rows for p in r["parts"]):
+            heads = {r["seed"]: r["parts"][part] for r in rows if part in r["parts"]}
+            stats = {}
+            for k in SIZE_STATS:
+                by_seed = {s: float(h[k]) for s, h in heads.items() if h.get(k) is not None}
+                if by_seed:
+                    stats[k] = _stat(by_seed)
+            chosen = Counter(h.get("chosen_family") or "none" for h in heads.values())
+            ivals = sorted({h["slope_interval"] for h in heads.values() if h.get("slope_interval") is not None})
+            unit = next((h.get("time_unit") for h in heads.values() if h.get("time_unit")), None)
+            parts[part] = {"n_seeds": len(heads), "stats": stats, "chosen": dict(chosen),
+                           "slope_intervals": ivals, "time_unit": unit}
+        out[label] = parts
+    return out
+
+
 def paired_differences(summary: Mapping[str, Any], metric: str, reference: str) -> dict[str, Any]:
-    """``label - reference`` of ``metric`` on the seeds both share: mean, range, bootstrap interval."""
+    """``label - reference`` of ``metric`` on the seeds both share: mean, range and t-interval."""
     ref = summary.get(reference, {}).get("metrics", {}).get(metric)
     out: dict[str, Any] = {}
     if ref is None:
@@ -76,36 +106,57 @@ def paired_differences(summary: Mapping[str, Any], metric: str, reference: str) 
         seeds = sorted(set(m["by_seed"]) & set(ref["by_seed"]))
         if not seeds:
             continue
-        d = [m["by_seed"][k] - ref["by_seed"][k] for k in seeds]
-        out[label] = {"mean": float(np.mean(d)), "min": float(np.min(d)), "max": float(np.max(d)),
-                      "ci95": list(bootstrap_ci(d)), "seeds": seeds}
+        d = {k: m["by_seed"][k] - ref["by_seed"][k] for k in seeds}
+        out[label] = {**_stat(d), "seeds": seeds, "all_below": all(v < 0 for v in d.values()),
+                      "all_above": all(v > 0 for v in d.values())}
     return out
 
 
 def _cell(m: Mapping[str, Any] | None, pct: bool) -> str:
     if m is None:
         return "—"
-    f = (lambda x: f"{100 * x:.1f}") if pct else (lambda x: f"{x:.3g}")
+    scale = 100.0 if pct else 1.0
+    spec = ".1f" if pct else ".3g"
+
+    def f(x: float) -> str:
+        return num(scale * x, spec)
+
     if m["n"] == 1:
-        return f(m["mean"])
-    lo, hi = m["ci95"]
-    ci = f" (95 % CI {f(lo)}–{f(hi)})" if math.isfinite(lo) else ""
-    return f"{f(m['mean'])} [{f(m['min'])}, {f(m['max'])}]{ci}"
+        return f(m["mean"]) + " (1 seed)"
+    lo, hi = m["interval"]
+    t = f" (t: {f(lo)}–{f(hi)})" if math.isfinite(lo) else ""
+    return f"{f(m['mean'])} [{f(m['min'])}, {f(m['max'])}]{t}"
 
 
 def summary_table(summary: Mapping[str, Any], metrics: Sequence[str] | None = None) -> str:
-    """Markdown: one row per condition, mean [min, max] (bootstrap 95 % CI) per metric."""
+    """Markdown: one row per condition; per metric the mean [min, max] (95 % t-interval) over seeds."""
     present = {k for s in summary.values() for k in s["metrics"]}
     metrics = [k for k in (metrics or HEADLINE) if k in present]
     if not metrics:
         return "_no finished runs_\n"
     head = ["condition", "runs"] + [m.replace("_", " ") + (" (%)" if "accuracy" in m else "") for m in metrics]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for label, s in summary.items():
-        cells = [label, f"{s['n_done']}/{s['n_runs']}"]
-        cells += [_cell(s["metrics"].get(m), "accuracy" in m) for m in metrics]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    rows = [[label, f"{s['n_done']}/{s['n_runs']}", *(_cell(s["metrics"].get(m), "accuracy" in m)
+                                                        for m in metrics)] for label, s in summary.items()]
+    return table(head, rows)
+
+
+def size_table(sizes: Mapping[str, Mapping[str, Any]]) -> str:
+    """Markdown: one row per condition and part; size statistics over seeds (mean [min, max], t)."""
+    rows = []
+    for label, parts in sizes.items():
+        for part, p in parts.items():
+            st = p["stats"]
+            chosen = ", ".join(f"{k} {v}" for k, v in sorted(p["chosen"].items(), key=lambda kv: -kv[1]))
+            ivals = ", ".join(f"{v:g}" for v in p["slope_intervals"]) or "—"
+            rows.append([label, part, p["n_seeds"], chosen, _cell(st.get("sigma_ln_initial"), False),
+                         _cell(st.get("sigma_ln"), False), _cell(st.get("entropy_bits_initial"), False),
+                         _cell(st.get("entropy_bits"), False), _cell(st.get("slope"), False),
+                         _cell(st.get("drift"), False), f"{ivals} {p['time_unit'] or ''}".strip()])
+    if not rows:
+        return "_no size analysis in the runs_\n"
+    return table(["condition", "part", "seeds", "family chosen (runs)", "sigma ln, initial", "sigma ln, final",
+                  "entropy (bits), initial", "entropy (bits), final", "slope at headline", "drift at headline",
+                  "headline interval"], rows)
 
 
 def accuracy_figure(summary: Mapping[str, Any], metric: str, path: Path) -> list[Path]:
@@ -150,8 +201,8 @@ def write_sweep_report(sweep_dir: str | Path) -> dict[str, Any]:
         lines += [sweep["description"], ""]
     n_done = sum(r["done"] for r in runs)
     lines += [f"{n_done} of {len(runs)} runs finished.", "",
-              "Each cell: mean [min, max] over seeds, with a percentile-bootstrap 95 % interval of the "
-              "mean when there are at least two seeds.", "", summary_table(summary)]
+              "Each cell: mean [min, max] over seeds, with a 95 % t-interval of the mean (t: lo–hi) when "
+              "there are at least two seeds.", "", summary_table(summary)]
     out: dict[str, Any] = {"labels": labels, "summary": summary}
     for metric in ("test_accuracy", "test_accuracy_top2_coherence"):
         if any(metric in s["metrics"] for s in summary.values()):
@@ -162,14 +213,23 @@ def write_sweep_report(sweep_dir: str | Path) -> dict[str, Any]:
             out[f"paired_{metric}"] = {"reference": ref, "differences": diffs}
             if diffs:
                 lines += [f"Paired differences in {metric.replace('_', ' ')} against **{ref}** "
-                          "(same seeds; percentage points):", "",
-                          "| condition | mean | range | 95 % CI |", "|---|---|---|---|"]
-                for label, d in diffs.items():
-                    ci = d["ci95"]
-                    ci_s = f"{100 * ci[0]:+.1f} to {100 * ci[1]:+.1f}" if math.isfinite(ci[0]) else "—"
-                    lines.append(f"| {label} | {100 * d['mean']:+.1f} | {100 * d['min']:+.1f} to "
-                                 f"{100 * d['max']:+.1f} | {ci_s} |")
-                lines.append("")
+                          "(same seeds; percentage points; 95 % t-interval over seeds):", "",
+                          table(["condition", "mean", "range", "t-interval", "seeds", "sign on every seed"],
+                                [[label, num(100 * d["mean"], "+.1f"),
+                                  f"{num(100 * d['min'], '+.1f')} to {num(100 * d['max'], '+.1f')}",
+                                  (f"{num(100 * d['interval'][0], '+.1f')} to {num(100 * d['interval'][1], '+.1f')}"
+                                   if math.isfinite(d["interval"][0]) else "—"), len(d["seeds"]),
+                                  "lower" if d["all_below"] else "higher" if d["all_above"] else "mixed"]
+                                 for label, d in diffs.items()])]
+    sizes = size_summary(runs, labels)
+    if any(sizes.values()):
+        out["size_statistics"] = sizes
+        lines += ["## Synapse sizes per condition and part, over seeds", "",
+                  "From each run's own analysis (its report): sigma of ln size and the level entropy before "
+                  "and after training; the slope of ln std(change) on ln size and the drift of ln size at the "
+                  "headline interval (a tenth of the turnover time, synapses on end levels or near a clip "
+                  "left out). Each cell: mean [min, max] over seeds (t: 95 % t-interval).", "",
+                  size_table(sizes)]
     finals, draw = {}, False
     for label in labels:
         first = next((r for r in runs if r["label"] == label and r["done"]), None)
@@ -178,15 +238,16 @@ def write_sweep_report(sweep_dir: str | Path) -> dict[str, Any]:
         analysis = first["run"].config().get("analysis", {})
         paths = first["run"].snapshot_paths()
         if paths and analysis.get("fit", True):  # a run that asked for no fits is left out here too
-            finals[label] = paths
+            finals[label] = (paths, first["run"])
             draw = draw or analysis.get("figures", True)
     if finals:
         from neurosim import snapshot as snap
         from neurosim.analysis.summary import compare_runs
+        from neurosim.runner.report import run_traces
 
-        comp = compare_runs({k: [snap.load(p[0]), snap.load(p[-1])] for k, p in finals.items()}, figures,
-                            figures=draw)
-        lines += ["## Synapse sizes per condition (first seed)", "", comp.markdown, ""]
+        comp = compare_runs({k: [snap.load(x) for x in p] for k, (p, _) in finals.items()}, figures,
+                            traces={k: run_traces(rd) for k, (_, rd) in finals.items()}, figures=draw)
+        lines += ["## Synapse sizes per condition and part, first seed", "", comp.markdown, ""]
         out["sizes"] = comp.summary
     lines += ["## Runs", "", "| condition | seed | run |", "|---|---|---|"]
     for r in runs:

@@ -9,7 +9,7 @@ from typing import Any
 
 from neurosim.files import write_text
 from neurosim.markdown import num, table
-from neurosim.runner.rundir import RunDir
+from neurosim.runner.rundir import RunDir, RunError
 
 
 def _fmt(v: Any) -> str:
@@ -114,7 +114,9 @@ def write_run_report(rundir: RunDir, *, analyse: bool = True) -> dict[str, Any]:
         from neurosim.analysis.summary import analyse_run
 
         snapshots = [snap.load(p) for p in paths]
+        traces = run_traces(rundir)
         analysis = analyse_run(snapshots, rundir.figures, projections=config["analysis"]["projections"],
+                               pool=config["analysis"].get("pool", False), traces=traces,
                                families=config["analysis"]["families"],
                                references=tuple(config["analysis"]["references"]),
                                label=_summary_line(config), figures=figures)
@@ -126,6 +128,18 @@ def write_run_report(rundir: RunDir, *, analyse: bool = True) -> dict[str, Any]:
               "- provenance: `provenance.json`", ""]
     write_text(rundir.path / "report.md", "\n".join(lines))
     return summary
+
+
+def run_traces(rundir: RunDir) -> Any:
+    """The run's size traces (``None`` without them; :class:`RunError` if damaged)."""
+    from neurosim import traces
+
+    if not rundir.traces.exists():
+        return None
+    try:
+        return traces.load(rundir.traces)
+    except ValueError as exc:
+        raise RunError(f"{exc}; delete it to report without size traces") from None
 
 
 def _summary_line(config: Mapping[str, Any]) -> str:

@@ -231,7 +231,9 @@ def analysis_fields() -> dict[str, Field]:
         "fit": Field(True, V.flag, "fit size distributions and compare with references"),
         "figures": Field(True, V.flag, "draw the figures (PNG and SVG)"),
         "families": Field(None, str_list(FAMILIES), "families to fit (default: all)"),
-        "projections": Field(None, str_list(), "projections to pool (default: all)"),
+        "projections": Field(None, str_list(), "projections to analyse (default: all)"),
+        "pool": Field(False, V.flag, "analyse the projections (and a layer's E and I inputs) together, "
+                      "labelled pooled; default: each apart"),
         "references": Field(list(DEFAULT_REFERENCES), str_list(),
                             "reference data sets (keys of neurosim.analysis.reference)"),
     }
