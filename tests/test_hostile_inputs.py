@@ -16,6 +16,7 @@ import pytest
 from conftest import mlp_toml
 
 from neurosim.cli import EXIT_DIVERGED, EXIT_USAGE, main
+from neurosim.runner.rundir import code_hash
 
 BASE = mlp_toml("h", seed=1, epochs=2)
 
@@ -144,6 +145,19 @@ def test_a_run_made_by_other_code_is_stale_until_told(tmp_path: Path, capsys) ->
     _one_error_line(err, "made by other neurosim code", "0123456789ab", "--stale rerun", "--stale reuse")
     code, out, _ = _run(capsys, "run", str(base), "--runs", str(runs), "--quiet", "--stale", "reuse")
     assert code == 0 and out.startswith("already finished")
+    # reanalyse: the training stays, the report and analysis are written again by this code
+    (rd / "report.md").write_text("old report")
+    metrics = (rd / "metrics.jsonl").read_text()
+    code, out, _ = _run(capsys, "run", str(base), "--runs", str(runs), "--quiet", "--stale", "reanalyse")
+    assert code == 0 and out.startswith("already finished")
+    result = json.loads((rd / "result.json").read_text())
+    assert result["analysed_by"] == code_hash() and (rd / "report.md").read_text() != "old report"
+    assert (rd / "metrics.jsonl").read_text() == metrics
+    assert json.loads((rd / "provenance.json").read_text())["code_hash"] == "0123456789ab"  # still stale
+    (rd / "DONE").rename(rd / "DONE.keep")  # an unfinished stale run has nothing to reanalyse
+    code, _, err = _run(capsys, "run", str(base), "--runs", str(runs), "--quiet", "--stale", "reanalyse")
+    assert code == EXIT_USAGE and "nothing to reanalyse" in err
+    (rd / "DONE.keep").rename(rd / "DONE")
     code, out, _ = _run(capsys, "run", str(base), "--runs", str(runs), "--quiet", "--stale", "rerun")
     assert code == 0 and out.startswith("finished")
     assert (runs / "stale" / f"{rd.name}.0123456789ab" / "DONE").exists()  # moved aside, not lost

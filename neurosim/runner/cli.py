@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from neurosim.runner.rundir import STALE_POLICIES
+
 log = logging.getLogger("neurosim.runner")
 
 
@@ -15,9 +17,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="folder holding the run directories (default: runs)")
     p.add_argument("--quick", action="store_true", help="shrink to the test size (seconds)")
     p.add_argument("--quiet", action="store_true", help="no progress bars, warnings and errors only")
-    p.add_argument("--stale", default="error", choices=("error", "rerun", "reuse"),
+    p.add_argument("--stale", default="error", choices=STALE_POLICIES,
                    help="a run made by other neurosim code: refuse (default), run it again "
-                        "(the old one is moved to RUNS/stale/), or reuse it")
+                        "(the old one is moved to RUNS/stale/), reuse it, or reuse a finished one with its "
+                        "report and analysis written again by this code (reanalyse)")
     p.add_argument("--bad-checkpoint", default="error", choices=("error", "previous", "scratch"),
                    help="a damaged checkpoint.pt: refuse (default), resume from the one before, "
                         "or start the run again")

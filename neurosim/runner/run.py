@@ -86,6 +86,24 @@ def stale_message(rundir: RunDir) -> str:
             "and runs it again, --stale reuse keeps it as it is")
 
 
+def reanalyse(rundir: RunDir) -> None:
+    """Write a finished run's report and analysis again with this code (its training outputs stay).
+
+    ``result.json`` records the code that wrote the analysis (``analysed_by``), beside
+    ``provenance.json``'s code that trained; a run already analysed by this code is left alone.
+    """
+    from neurosim.runner.report import write_run_report
+
+    if rundir.result().get("analysed_by") == code_hash():
+        return
+    with rundir.lock():
+        log.warning("reanalysing %s, trained by other neurosim code (--stale reanalyse)", rundir.path)
+        write_run_report(rundir)
+        result = rundir.result()
+        result["analysed_by"] = code_hash()
+        rundir.write_result(result)
+
+
 def resolve_stale(rundir: RunDir, policy: str) -> bool:
     """Apply the stale policy; return True when the directory may be used as it is."""
     if policy not in STALE_POLICIES:
@@ -95,8 +113,13 @@ def resolve_stale(rundir: RunDir, policy: str) -> bool:
     if policy == "reuse":
         log.warning("reusing %s, made by other neurosim code (--stale reuse)", rundir.path)
         return True
+    if policy == "reanalyse" and rundir.done:
+        reanalyse(rundir)
+        return True
     if policy == "error":
         raise RunError(stale_message(rundir))
+    if policy == "reanalyse":
+        raise RunError(f"{stale_message(rundir)}; it is unfinished, so there is nothing to reanalyse")
     dest = rundir.move_aside()
     log.warning("stale run moved to %s; running it again", dest)
     return False
@@ -114,7 +137,9 @@ def execute(config: dict[str, Any], root: str | os.PathLike[str] = "runs", *, pr
         What to do with a run directory made by other neurosim code
         (:func:`~neurosim.runner.rundir.code_hash`): ``"error"`` (default; raise
         :class:`RunError` saying so), ``"rerun"`` (move it aside and run again) or
-        ``"reuse"`` (use it as it is).
+        ``"reuse"`` (use it as it is) or ``"reanalyse"`` (a finished run: use its training
+        outputs and write its report and analysis again with this code; an unfinished
+        one is refused as with ``"error"``).
     bad_checkpoint:
         A damaged ``checkpoint.pt``: ``"error"`` (default), ``"previous"`` (resume from
         the checkpoint before it) or ``"scratch"`` (start again).

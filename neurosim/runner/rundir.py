@@ -47,7 +47,7 @@ from neurosim.files import atomic_path, remove_temporaries, write_json, write_te
 from neurosim.runner.config import run_dirname, to_toml
 
 DONE = "DONE"
-STALE_POLICIES = ("error", "rerun", "reuse")
+STALE_POLICIES = ("error", "rerun", "reuse", "reanalyse")
 CHECKPOINT_POLICIES = ("error", "previous", "scratch")
 
 try:  # POSIX advisory locks; elsewhere runs are not locked

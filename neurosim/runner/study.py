@@ -18,6 +18,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from neurosim.runner.rundir import STALE_POLICIES
+
 #: Where full-size reports go (relative to the working directory, the repository's root).
 RESULTS = Path("results")
 
@@ -39,8 +41,9 @@ def study_parser(doc: str | None, name: str, *, workers: int = 2,
                         help=f"report folder (default: {RESULTS / name} at full size, "
                              f"RUNS/quick/{name} with --quick)")
     parser.add_argument("--workers", type=int, default=workers, help=f"worker processes (default {workers})")
-    parser.add_argument("--stale", default="error", choices=("error", "rerun", "reuse"),
-                        help="runs made by other neurosim code: refuse (default), run again, or reuse")
+    parser.add_argument("--stale", default="error", choices=STALE_POLICIES,
+                        help="runs made by other neurosim code: refuse (default), run again, reuse, or reuse "
+                             "finished ones with their analysis written again (reanalyse)")
     return parser
 
 

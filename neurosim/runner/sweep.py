@@ -315,7 +315,7 @@ def run_sweep(sweep: Sweep, root: str | os.PathLike[str] = "runs", *, workers: i
     results: dict[str, dict[str, Any]] = {}
     failed: dict[str, str] = {}
     bar = tqdm(total=len(todo), desc=f"sweep {sweep.name}", disable=not progress)
-    kw = {"stale": "reuse" if stale == "reuse" else "error", "bad_checkpoint": bad_checkpoint}
+    kw = {"stale": "reuse" if stale in ("reuse", "reanalyse") else "error", "bad_checkpoint": bad_checkpoint}
 
     def done(task: Task, res: dict[str, Any] | None, err: BaseException | None) -> None:
         if err is not None:
