@@ -13,8 +13,13 @@ Phases, all run through the runner (run directories, resumable):
 * ``lr_sensitivity``: seed 0, every tunable rule (and Madam, for the picture) at
   lr = 1e-5 ... 1; final validation loss and accuracy against lr (one figure);
 * tuning: each additive rule takes the lr with the best validation accuracy;
-* ``compare_rules``: every condition over 3 seeds at its lr; table of test
-  accuracy (mean and range), learning curves, snapshots, the sweep report.
+* ``compare_rules``: every condition over :data:`SEEDS` seeds at its lr; table of test
+  accuracy (mean, range and t-interval), learning curves, snapshots, size statistics per
+  layer and presynaptic sign, the sweep report.
+
+Additive against multiplicative on the same grids: ``QuantizedSGD`` on a uniform grid
+and on LogGridMadam's log grid, beside LogGridMadam; the shuffled-gradient row is the
+control of the Madam rows (same magnitudes, no learning signal).
 
     python experiments/compare_rules.py [--quick] [--task digits] [--workers 2]
     python experiments/compare_rules.py --describe runs/sweeps/pdm-long-budget-<hash> --out DIR
@@ -65,6 +70,7 @@ CONDITIONS: dict[str, tuple[dict[str, Any], dict[str, Any], bool]] = {
         DALE, {"name": "loggrid_madam", "lr": 0.01, "levels": 4096, "step": 0.001, "rounding": "nearest",
                "init": "encode"}, False),
     "Dale + QuantizedSGD 26 uniform levels (tuned)": (DALE, {"name": "quantized_sgd"}, True),
+    "Dale + QuantizedSGD on the 26-level log grid (tuned)": (DALE, {"name": "quantized_sgd", "grid": "log"}, True),
     "Control: Dale + LogGridMadam 26, shuffled gradient": (
         DALE, {"name": "loggrid_madam", "lr": 0.01, "shuffle_gradient": True}, False),
 }

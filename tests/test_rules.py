@@ -245,6 +245,32 @@ def test_quantized_sgd_stays_on_its_uniform_grid() -> None:
         QuantizedSGD([torch.nn.Parameter(torch.randn(5))])
 
 
+def test_quantized_sgd_on_the_log_grid_steps_additively_and_unbiased_in_size() -> None:
+    torch.manual_seed(0)
+    size0 = torch.rand(40, 30) + 0.01
+    params, opt = _run(lambda ps: QuantizedSGD(ps, lr=0.05, levels=26, grid="log", generator=_gen()), [size0],
+                       _grads([(40, 30)], 50))
+    level, grid = opt.grid_of(params[0])
+    assert grid.levels == 26 and grid.ratio == 60.0 and level.dtype == np.uint8
+    np.testing.assert_allclose(grid.decode(level), params[0].detach().numpy(), rtol=1e-5)
+    lo, hi = opt.size_bounds(params[0])
+    assert lo == pytest.approx(hi / 60.0) and hi == pytest.approx(grid.w_max)
+    # one step from one size: the mean new size is size - lr * g (stochastic rounding, unbiased in size)
+    p = torch.nn.Parameter(torch.full((40_000,), 0.5))
+    o = QuantizedSGD([p], lr=1.0, p_scale=1.0, grid="log", generator=_gen())
+    p.grad = torch.full_like(p, 0.013)
+    o.step()
+    assert float(p.detach().mean()) == pytest.approx(0.487, abs=6e-4)  # 4 standard errors
+    assert len(torch.unique(p)) == 2  # the two grid sizes either side of 0.487
+    near = QuantizedSGD([q := torch.nn.Parameter(torch.full((10,), 0.5))], lr=1.0, p_scale=1.0, grid="log",
+                        rounding="nearest")
+    q.grad = torch.full_like(q, 0.013)
+    near.step()
+    assert len(torch.unique(q)) == 1
+    with pytest.raises(ValueError, match='grid: must be one of'):
+        QuantizedSGD([torch.nn.Parameter(torch.rand(5))], grid="linear")
+
+
 # --------------------------------------------------- state_dict and paths
 def _gen() -> torch.Generator:
     return torch.Generator().manual_seed(0)
@@ -256,6 +282,7 @@ OPTIMIZERS = {
     "loggrid_nearest_12bit": lambda ps: LogGridMadam(ps, levels=4096, step=0.001,
                                                      rounding="nearest", generator=_gen()),
     "quantized_sgd": lambda ps: QuantizedSGD(ps, lr=0.05, generator=_gen()),
+    "quantized_sgd_log": lambda ps: QuantizedSGD(ps, lr=0.05, grid="log", generator=_gen()),
     "dale_adam": lambda ps: DaleAdam(ps, lr=0.01),
 }
 

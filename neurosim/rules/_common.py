@@ -26,6 +26,13 @@ def madam_hyper(group: dict[str, Any]) -> None:
     V.optional_boolean("fused", group.get("fused"))
 
 
+def torch_level_dtype(levels: int) -> torch.dtype:
+    """The torch dtype of level codes (:func:`neurosim.lns.level_dtype`: uint8 up to 256 levels, else int16)."""
+    from neurosim.lns import level_dtype
+
+    return {"uint8": torch.uint8, "int16": torch.int16}[level_dtype(levels).name]
+
+
 def where(group_index: int, param_index: int) -> str:
     return f"parameter {param_index} of param group {group_index}"
 

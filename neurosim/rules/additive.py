@@ -5,10 +5,11 @@ additive rules are compared like with like.
   Dale layers, then sizes below zero are clipped to zero: the synapse falls silent
   and its sign stays in the layer's sign buffer (Cornford et al. 2021, ICLR,
   "Learning to live with Dale's principle": projection onto non-negative weights).
-* :class:`QuantizedSGD`: additive steps on a uniform grid of sizes over
-  ``[0, w_max]`` with the same number of levels as the log grid (zero included),
-  stochastic rounding by default: the additive counterpart of
-  :class:`~neurosim.rules.LogGridMadam`.
+* :class:`QuantizedSGD`: additive steps on a grid of sizes, stochastic rounding by
+  default: a uniform grid over ``[0, w_max]`` with the same number of levels as the
+  log grid (zero included), or (``grid="log"``) the very log grid of
+  :class:`~neurosim.rules.LogGridMadam`, so that the update (additive or
+  multiplicative) and the grid (uniform or log) can be varied one at a time.
 
 In every optimizer a parameter group with ``rule="additive"`` is left
 unconstrained (biases, time constants): plain SGD / Adam, no clipping, no grid.
@@ -24,7 +25,7 @@ import torch
 from torch.optim import SGD, Adam, Optimizer
 
 from neurosim import validate as V
-from neurosim.lns import MAX_LEVELS, NEAREST_OFFSET, ROUNDINGS
+from neurosim.lns import MAX_LEVELS, NEAREST_OFFSET, ROUNDINGS, LogGrid
 from neurosim.rules import _common as C
 
 __all__ = ["DaleAdam", "DaleSGD", "QuantizedSGD"]
@@ -98,14 +99,19 @@ class DaleAdam(_ClipToSizes, Adam):
 
 
 class QuantizedSGD(Optimizer):
-    """Additive SGD on a uniform grid of ``levels`` sizes over ``[0, w_max]``.
+    """Additive SGD on a grid of ``levels`` sizes: uniform over ``[0, w_max]``, or log.
 
-    Each synapse stores an integer level ``k``; ``size = k * w_max / (levels - 1)``
-    (level 0 is a silent synapse). A non-finite gradient entry counts as 0 (counted in
-    ``state["nonfinite"]``), so every size stays on the grid. A step moves the level by ``-lr * g / delta``
-    with ``delta = w_max / (levels - 1)``, rounded stochastically
-    (``floor(x + u)``, ``u ~ U[0, 1)``) or to nearest, and clipped to the grid.
-    ``w_max = p_scale * rms(size at start)`` per tensor, as for
+    Each synapse stores an integer level ``k``. On the uniform grid (default)
+    ``size = k * w_max / (levels - 1)`` (level 0 is a silent synapse) and a step moves the
+    level by ``-lr * g / delta`` (``delta = w_max / (levels - 1)``), rounded stochastically
+    (``floor(x + u)``, ``u ~ U[0, 1)``) or to nearest, and clipped to the grid. On the log
+    grid (``grid="log"``: :class:`neurosim.lns.LogGrid` of ``levels`` sizes over ``ratio``,
+    LogGridMadam's grid) the step is the same additive one, ``size - lr * g``, and the new
+    size is rounded to one of its two neighbouring grid sizes, the upper with probability
+    ``(s - s_lo) / (s_hi - s_lo)`` (stochastic: unbiased in size) or the nearer in size;
+    sizes beyond the ends are clipped to them (a log grid has no size 0). A non-finite
+    gradient entry counts as 0 (counted in ``state["nonfinite"]``), so every size stays on
+    the grid. ``w_max = p_scale * rms(size at start)`` per tensor, as for
     :class:`~neurosim.rules.LogGridMadam`.
 
     Parameters
@@ -116,11 +122,15 @@ class QuantizedSGD(Optimizer):
     lr:
         Learning rate (> 0), in size units per unit gradient.
     levels:
-        Number of grid levels including zero (>= 2).
+        Number of grid levels (>= 2; the uniform grid's include zero).
     p_scale:
         ``w_max`` in units of the initial rms size (> 0).
     rounding:
         ``"stochastic"`` (default) or ``"nearest"``.
+    grid:
+        ``"uniform"`` (default) or ``"log"``.
+    ratio:
+        The log grid's largest / smallest size (> 1; default 60, Bartol et al. 2015).
     generator:
         ``torch.Generator`` for the rounding seeds.
     """
@@ -134,12 +144,14 @@ class QuantizedSGD(Optimizer):
         levels: int = 26,
         p_scale: float = 3.0,
         rounding: str = "stochastic",
+        grid: str = "uniform",
+        ratio: float = 60.0,
         *,
         rule: str = "quantized",
         generator: torch.Generator | None = None,
     ) -> None:
         self._generator = generator
-        defaults = dict(lr=lr, levels=levels, p_scale=p_scale, rounding=rounding, rule=rule)
+        defaults = dict(lr=lr, levels=levels, p_scale=p_scale, rounding=rounding, grid=grid, ratio=ratio, rule=rule)
         self._validate(defaults)
         super().__init__(params, defaults)
 
@@ -148,6 +160,8 @@ class QuantizedSGD(Optimizer):
         V.integer("levels", group["levels"], ge=2, le=MAX_LEVELS)
         V.real("p_scale", group["p_scale"], gt=0.0)
         V.choice("rounding", group["rounding"], ROUNDINGS)
+        V.choice("grid", group["grid"], GRIDS)
+        V.real("ratio", group["ratio"], gt=1.0, le=1e30)
         V.choice("rule", group["rule"], self._rules)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -172,6 +186,12 @@ class QuantizedSGD(Optimizer):
                 state["step"] = torch.tensor(0.0)
                 state["nonfinite"] = C.counter(p.device)
                 state["seed"] = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator))
+                if group["grid"] == "log":
+                    lg = self._log_grid(group, state)
+                    k = torch.from_numpy(lg.encode(p.detach().double().cpu().numpy()).astype("int64"))
+                    state["level"] = k.to(device=p.device, dtype=C.torch_level_dtype(group["levels"]))
+                    p.copy_(torch.from_numpy(lg.decode(k.numpy())).to(p))
+                    continue
                 delta = state["w_max"] / (group["levels"] - 1)
                 k = torch.floor(p.double() / delta + NEAREST_OFFSET).clamp_(0, group["levels"] - 1)
                 state["level"] = k.to(torch.int16)
@@ -183,20 +203,34 @@ class QuantizedSGD(Optimizer):
         for p, state in self.state.items():
             state.setdefault("nonfinite", C.counter(p.device))
             if "level" in state:
-                state["level"] = state["level"].to(torch.int16)
+                group = self._group_of(p)
+                levels = group["levels"] if group and group["grid"] == "log" else MAX_LEVELS
+                state["level"] = state["level"].to(C.torch_level_dtype(levels))
 
     def nonfinite_count(self) -> int:
         """Non-finite gradient entries skipped so far (gridded groups), over every parameter."""
         return C.nonfinite_count(self)
 
-    def grid_of(self, p: torch.Tensor) -> None:
-        """Uniform grids are not log grids: snapshots keep sizes only."""
-        return None
+    @staticmethod
+    def _log_grid(group: dict[str, Any], state: dict[str, Any]) -> LogGrid:
+        return LogGrid(group["levels"], group["ratio"], float(state["w_max"]))
+
+    def _group_of(self, p: torch.Tensor) -> dict[str, Any] | None:
+        return next((g for g in self.param_groups if any(q is p for q in g["params"])), None)
+
+    def grid_of(self, p: torch.Tensor) -> tuple[Any, LogGrid] | None:
+        """``(level, grid)`` on the log grid (for snapshots); a uniform grid is not a log grid: ``None``."""
+        state, group = self.state.get(p), self._group_of(p)
+        if not state or "level" not in state or group is None or group["grid"] != "log":
+            return None
+        return state["level"].cpu().numpy(), self._log_grid(group, state)
 
     def size_bounds(self, p: torch.Tensor) -> tuple[float, float] | None:
-        """``(0, w_max)``: the two ends of the uniform grid."""
-        w_max = self.state.get(p, {}).get("w_max")
-        return None if w_max is None else (0.0, float(w_max))
+        """The two ends of the grid: ``(0, w_max)`` (uniform) or ``(w_max / ratio, w_max)`` (log)."""
+        w_max, group = self.state.get(p, {}).get("w_max"), self._group_of(p)
+        if w_max is None or group is None:
+            return None
+        return (float(w_max) / group["ratio"] if group["grid"] == "log" else 0.0, float(w_max))
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
@@ -215,18 +249,44 @@ class QuantizedSGD(Optimizer):
                 state = self.state[p]
                 state["step"] += 1
                 top = group["levels"] - 1
-                delta = state["w_max"] / top
                 g = C.sanitise(p.grad, state.setdefault("nonfinite", C.counter(p.device)))
-                x = state["level"].to(p.dtype).add_(g, alpha=-group["lr"] / delta)
                 if group["rounding"] == "stochastic":
                     key = C.step_key(state["seed"], int(state["step"].item()))
-                    x.add_(C.hash_uniform(p.numel(), key, p.dtype, p.device).view_as(p))
+                    u = C.hash_uniform(p.numel(), key, p.dtype, p.device).view_as(p)
                 else:
-                    x.add_(NEAREST_OFFSET)
+                    u = None
+                if group["grid"] == "log":
+                    self._log_step(p, g, group, state, u)
+                    continue
+                delta = state["w_max"] / top
+                x = state["level"].to(p.dtype).add_(g, alpha=-group["lr"] / delta)
+                x.add_(u if u is not None else NEAREST_OFFSET)
                 k = x.floor_().nan_to_num_(nan=0.0).clamp_(0, top)
                 state["level"].copy_(k)
                 p.copy_(k * delta)
         return loss
+
+
+    @staticmethod
+    def _log_step(p: torch.Tensor, g: torch.Tensor, group: dict[str, Any], state: dict[str, Any],
+                  u: torch.Tensor | None) -> None:
+        """``size - lr * g`` rounded to a neighbouring size of the log grid (see the class docstring)."""
+        top = group["levels"] - 1
+        step = math.log(group["ratio"]) / top
+        w_max = float(state["w_max"])
+        lvl = state["level"].to(torch.float64)
+        s = torch.exp((lvl - top) * step) * w_max - group["lr"] * g.to(torch.float64)
+        pos = torch.log(torch.clamp(s / w_max, min=1e-300, max=1.0)) / step + top
+        lo = torch.floor(pos.clamp(0, top)).clamp_(0, top - 1)
+        s_lo = torch.exp((lo - top) * step) * w_max
+        p_up = ((s - s_lo) / (s_lo * math.expm1(step))).clamp_(0, 1)
+        up = (u.to(torch.float64) < p_up) if u is not None else (p_up >= 0.5)
+        k = (lo + up.to(torch.float64)).nan_to_num_(nan=0.0).clamp_(0, top)
+        state["level"].copy_(k)
+        p.copy_((torch.exp((k - top) * step) * w_max).to(p.dtype))
+
+
+GRIDS = ("uniform", "log")
 
 
 def param_groups(model: torch.nn.Module, **additive: Any) -> list[dict[str, Any]]:

@@ -43,9 +43,6 @@ from neurosim.rules.spec import GridMadamSpec
 __all__ = ["LogGridMadam"]
 
 _INITS = ("encode", "uniform")
-_TORCH_LEVEL_DTYPES = {"uint8": torch.uint8, "int16": torch.int16}
-
-
 class LogGridMadam(Optimizer):
     """Madam with sizes stored as integer levels on a per-tensor log grid.
 
@@ -265,7 +262,7 @@ class LogGridMadam(Optimizer):
 
 
 def _level_dtype(spec: Any) -> torch.dtype:
-    return _TORCH_LEVEL_DTYPES[spec.level_dtype.name]
+    return C.torch_level_dtype(spec.levels)
 
 
 def _eager_loggrid(params, grads, states, tables, spec: GridMadamSpec, *, foreach: bool) -> None:

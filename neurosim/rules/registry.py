@@ -19,7 +19,7 @@ from torch import nn
 
 from neurosim import validate as V
 from neurosim.lns import MAX_LEVELS, ROUNDINGS
-from neurosim.rules.additive import DaleAdam, DaleSGD, QuantizedSGD, param_groups
+from neurosim.rules.additive import GRIDS, DaleAdam, DaleSGD, QuantizedSGD, param_groups
 from neurosim.rules.loggrid import LogGridMadam
 from neurosim.rules.madam import Madam
 from neurosim.rules.spec import GridSpec, MadamSpec
@@ -112,6 +112,8 @@ TORCH_RULES: dict[str, TorchRule] = {
     "dale_adam": TorchRule(DaleAdam, {"lr": LR, "betas": BETAS}, defaults_from=torch.optim.Adam, dale_only=True),
     "dale_sgd": TorchRule(DaleSGD, {"lr": LR, "momentum": MOMENTUM}, defaults_from=torch.optim.SGD,
                           dale_only=True),
-    "quantized_sgd": TorchRule(QuantizedSGD, {"lr": LR, "levels": LEVELS, "p_scale": P_SCALE, "rounding": ROUNDING},
+    "quantized_sgd": TorchRule(QuantizedSGD, {"lr": LR, "levels": LEVELS, "p_scale": P_SCALE, "rounding": ROUNDING,
+                                              "grid": V.Param(V.one_of(*GRIDS), "uniform over [0, w_max] or log"),
+                                              "ratio": GridSpec.PARAMS["ratio"]},
                                dale_only=True, bias_group=True, generator=True),
 }
