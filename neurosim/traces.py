@@ -58,7 +58,7 @@ class ProjectionTrace:
         if self.bounds is not None:
             s = self.size[t].astype(np.float64)
             lo, hi = self.bounds
-            return (s <= lo) | (s >= hi * (1.0 - 1e-6))
+            return (s <= lo * (1.0 + 1e-6)) | (s >= hi * (1.0 - 1e-6))  # float32 sizes: a relative margin
         return np.zeros(self.size[t].shape, dtype=bool)
 
 

@@ -202,3 +202,38 @@ def test_ei_network_10s_rates_bounded_for_each_rule() -> None:
         res = run_ei_network(make_rule(name), duration=10 * second, progress=False)
         m = res.metrics
         assert 0.5 < m["rate_e_last_hz"] < 30 and m["rate_e_max_bin_hz"] < 100, (name, m)
+
+
+# --------------------------------------------------------- correlated inputs, traces, initial sizes
+def test_correlated_inputs_keep_the_rate_and_have_the_asked_correlation() -> None:
+    from neurosim.brian.song import poisson_trains
+
+    dt = 1e-3  # coarse bins keep the test fast; the correlation is per bin
+    idx, t = poisson_trains(60, 15.0, 400.0, dt, seed=1, n_correlated=20, correlation=0.15)
+    counts = np.zeros((60, 400_000), dtype=np.int8)
+    counts[idx, np.round(t / dt).astype(int)] = 1
+    rates = counts.sum(axis=1) / 400.0 / (-np.expm1(-15.0 * dt) / dt / 15.0)  # at most one spike per bin
+    assert rates[:20].mean() == pytest.approx(15.0, rel=0.03) and rates[20:].mean() == pytest.approx(15.0, rel=0.03)
+    c = np.corrcoef(counts[:30].astype(np.float32))
+    within = c[:20, :20][np.triu_indices(20, 1)].mean()
+    assert within == pytest.approx(0.15, abs=0.02) and abs(c[:20, 20:30].mean()) < 0.01
+    with pytest.raises(ValueError, match="n_correlated"):
+        poisson_trains(5, 15.0, 1.0, dt, seed=0, n_correlated=6, correlation=0.1)
+
+
+def test_song_with_a_correlated_group_traces_and_loguniform_start() -> None:
+    rule = make_rule("additive_loggrid", interval=50 * ms)
+    r = run_song(rule, duration=2 * second, snapshot_every=1 * second, progress=False, n_inputs=1000,
+                 inputs="pregenerated", correlated_fraction=0.2, correlation=0.2, initial="loguniform",
+                 trace_every=100 * ms, trace_synapses=64)
+    assert r.info["groups"]["correlated"].sum() == 200 and r.info["groups"]["correlated"][:200].all()
+    assert 0.0 <= r.metrics["auc_correlated"] <= 1.0
+    tr = r.traces.projections["input"]
+    assert tr.size.shape == (20, 64) and tr.level.dtype == np.uint8 and tr.grid == LogGrid.bartol(0.01)
+    np.testing.assert_allclose(tr.size, tr.grid.decode(tr.level), rtol=1e-6)
+    assert tr.bounds == pytest.approx((0.01 / 60, 0.01))
+    first = r.snapshots[0][1]["input"].size / 0.01
+    assert np.median(first) < 0.2  # log-uniform over 60x: median 60**-0.5 = 0.13, not 0.5
+    assert r.info["rate_bins_hz"].size == 2
+    with pytest.raises(ValueError, match="pregenerated"):
+        run_song(rule, duration=1 * second, progress=False, correlated_fraction=0.2, correlation=0.2)

@@ -142,3 +142,39 @@ def test_interval_scaling_excludes_bounds_without_faking_reversion() -> None:
     res = interval_scaling(t, s, at_bound=at, bounds=(0.0, float(np.exp(0.5))))
     for r in res.rows[:4]:
         assert r.n_excluded > 0 and abs(r.drift) < 0.03, r  # a free walk stays free near the clip
+
+
+# ------------------------------------------------------------------ stationarity (two starts)
+def test_two_starts_converge_only_when_their_distributions_agree() -> None:
+    from neurosim.analysis.stationarity import compare_starts, ks_distance, ks_threshold
+    from neurosim.lns import LogGrid
+
+    rng = np.random.default_rng(0)
+    grid = LogGrid(26, 60.0, 1.0)
+    n = 1000
+    # calibration: two samples of one binned log-normal (ties on 26 levels) pass ~95 % of the time
+    passes = 0
+    for _ in range(60):
+        a = grid.decode(grid.encode(rng.lognormal(-2.0, 0.8, n)))
+        b = grid.decode(grid.encode(rng.lognormal(-2.0, 0.8, n)))
+        passes += ks_distance(a, b) <= ks_threshold(a, b, n_perm=100, rng=rng)
+    assert passes >= 52  # >= 87 % of 60 (expected 95 %)
+    # the tabulated no-ties threshold 1.36 * sqrt(2 / n) is not what the grid needs
+    a = grid.decode(grid.encode(rng.lognormal(-2.0, 0.8, n)))
+    b = grid.decode(grid.encode(rng.lognormal(-2.0, 0.8, n)))
+    assert ks_threshold(a, b, n_perm=200, rng=rng) < 1.36 * np.sqrt(2 / n)
+    # two starts that converge: far apart at first, drawn from one distribution from t = 3 on
+    times = np.arange(6.0)
+    sa = [rng.uniform(0.01, 1, n) if t < 3 else rng.lognormal(-2, 0.8, n) for t in times]
+    sb = [rng.lognormal(-4, 0.3, n) if t < 3 else rng.lognormal(-2, 0.8, n) for t in times]
+    st = compare_starts(times, sa, sb, n_perm=100)
+    assert st.reached and st.reached_at in (3.0, 4.0, 5.0) and st.ks[0] > 0.5
+    # silent fractions that differ keep the criterion unmet
+    sb_silent = [np.where(rng.random(n) < 0.1, 0.0, s) for s in sa]
+    assert not compare_starts(times, sa, sb_silent, n_perm=50).reached
+    # and distributions that never agree never pass
+    never = compare_starts(times, [rng.lognormal(-2, 0.8, n) for _ in times],
+                           [rng.lognormal(-2.3, 0.8, n) for _ in times], n_perm=50)
+    assert not never.reached and never.summary()["reached_at"] is None
+    with pytest.raises(ValueError, match="one array per time"):
+        compare_starts(times, sa[:2], sb)

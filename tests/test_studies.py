@@ -92,6 +92,21 @@ def test_stdp_distributions_quick(tmp_path: Path) -> None:
 
 
 @pytest.mark.brian2
+def test_song_plasticity_quick(tmp_path: Path) -> None:
+    study, out = _run_quick("song_plasticity", tmp_path)
+    fact = out["factorial"]
+    assert {"additive", "additive, sign null", "additive, independent null", "madam_loggrid",
+            "madam_loggrid, log-uniform start"} <= set(fact)
+    # the positive control already separates the correlated group after 2 s; its nulls do not
+    assert fact["additive"]["auc"][0] > 0.55 > max(fact["additive, sign null"]["auc"][0],
+                                                   fact["additive, independent null"]["auc"][0])
+    assert set(out["stationarity"]) == {"additive", "madam_loggrid"}
+    assert out["chosen"] in study.VARIANTS and out["levels"]
+    for name in ("README.md", "results.json", "selection.png", "final_sizes.png", "levels.png"):
+        assert (tmp_path / "out" / name).is_file(), name
+
+
+@pytest.mark.brian2
 def test_pair_precision_quick(tmp_path: Path) -> None:
     study, out = _run_quick("pair_precision", tmp_path)
     rules = out["rules"]

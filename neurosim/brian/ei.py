@@ -36,9 +36,11 @@ from neurosim.brian.record import (
     MODE,
     SnapshotRecorder,
     SpikingResult,
+    TraceRecorder,
     brian_device,
     build_and_run,
     level_metrics,
+    size_bounds,
     size_metrics,
     spike_stats,
 )
@@ -50,6 +52,8 @@ PARAMS = {
     "n_e": V.Param(V.integral(ge=1), "excitatory neurons"),
     "n_i": V.Param(V.integral(ge=1), "inhibitory neurons"),
     "mode": MODE,
+    "initial": V.Param(V.one_of("constant", "uniform", "loguniform"),
+                       "initial E->E sizes: all at w_ee, rand() * w_max, or uniform in log over 60x"),
 }
 
 
@@ -94,6 +98,9 @@ def run_ei_network(
     inhibitory_rule: SpikingRule | None | str = "vogels",
     n_raster: int = 100,
     threads: int = 0,
+    initial: str = "constant",
+    trace_every: Any = None,
+    trace_synapses: int = 512,
 ) -> SpikingResult:
     """Run the E/I network with ``rule`` on E->E and iSTDP on I->E.
 
@@ -115,6 +122,11 @@ def run_ei_network(
     inhibitory_rule:
         ``"vogels"`` (default, :func:`default_inhibitory_rule`), another inhibitory
         :class:`SpikingRule`, or ``None`` for static I->E synapses (no stabilisation).
+    initial:
+        Initial E->E sizes: ``"constant"`` (all 0.5 nS), ``"uniform"`` (``rand() * w_max``)
+        or ``"loguniform"`` (``w_max * 60**(-rand())``).
+    trace_every, trace_synapses:
+        As for :func:`neurosim.brian.song.run_song` (projections ``EE`` and ``IE``).
 
     Returns
     -------
@@ -128,7 +140,7 @@ def run_ei_network(
     """
     import brian2 as b2
 
-    v = V.apply(PARAMS, dict(n_e=n_e, n_i=n_i, mode=mode))
+    v = V.apply(PARAMS, dict(n_e=n_e, n_i=n_i, mode=mode, initial=initial))
     n_e, n_i = v["n_e"], v["n_i"]
     duration = check_time("duration", 10 * b2.second if duration is None else duration)
     every = check_time("snapshot_every", duration / 10 if snapshot_every is None else snapshot_every)
@@ -162,7 +174,8 @@ def run_ei_network(
         ext = b2.PoissonInput(neurons, "ge", N=c["n_ext"], rate=c["rate_ext"], weight="w_ext")
         ee = rule.synapses(exc, exc, delivery="ge_post += w", w_max=c["w_ee_max"], sign=1, name="ee")
         ee.connect(i=conn["EE"][0], j=conn["EE"][1])
-        rule.initialise(ee, c["w_ee"] * np.ones(conn["EE"][0].size))
+        rule.initialise(ee, {"constant": c["w_ee"] * np.ones(conn["EE"][0].size), "uniform": "rand() * w_max",
+                             "loguniform": "w_max * 60.0**(-rand())"}[initial])
         ei = b2.Synapses(exc, inh, "w : siemens", on_pre="ge_post += w", name="ei")
         ei.connect(i=conn["EI"][0], j=conn["EI"][1])
         ei.w = c["w_ei"]
@@ -177,9 +190,10 @@ def run_ei_network(
         ii.connect(i=conn["II"][0], j=conn["II"][1])
         ii.w = c["w_ii"]
         spikes = b2.SpikeMonitor(neurons, name="ei_spikes")
-        rec = SnapshotRecorder({"EE": ee, "IE": ie}, every, mode, signs={"EE": 1, "IE": -1},
-                               n_synapses={"EE": conn["EE"][0].size, "IE": conn["IE"][0].size})
-        net = b2.Network(neurons, ext, ee, ei, ie, ii, spikes, *rec.objects)
+        n_syn = {"EE": conn["EE"][0].size, "IE": conn["IE"][0].size}
+        rec = SnapshotRecorder({"EE": ee, "IE": ie}, every, mode, signs={"EE": 1, "IE": -1}, n_synapses=n_syn)
+        tracer = TraceRecorder({"EE": ee, "IE": ie}, trace_every, n_syn, trace_synapses, seed)
+        net = b2.Network(neurons, ext, ee, ei, ie, ii, spikes, *rec.objects, *tracer.objects)
         t0 = time.perf_counter()
         net.run(duration, report="text" if progress else None)
         timing = {"run_s": time.perf_counter() - t0}
@@ -189,6 +203,9 @@ def run_ei_network(
         snaps = rec.finish(dur_s)
         sp_i, sp_t = np.asarray(spikes.i[:]).astype(np.int64), np.asarray(spikes.t_)
         w_max = float(np.asarray(ee.namespace["w_max"]))
+        w_ie_max = float(np.asarray(ie.namespace["w_max"])) if inhibitory_rule is not None else None
+        traces = tracer.finish({"EE": 1, "IE": -1}, {"EE": size_bounds(rule, w_max),
+                                                     **({"IE": (0.0, w_ie_max)} if w_ie_max else {})})
     n = n_e + n_i
     rates, _ = spike_stats(sp_i, sp_t, n, dur_s)
     e_sel = sp_i < n_e
@@ -213,4 +230,4 @@ def run_ei_network(
             "mode": mode, "build_dir": directory, "w_max": w_max, "seed": seed, "n_e": n_e, "n_i": n_i,
             "pop_rate_e_hz": pop_e.tolist()}
     return SpikingResult(snapshots=snaps, metrics=metrics, raster=(sp_i[keep], sp_t[keep]), rates=rates,
-                         info=info)
+                         info=info, traces=traces)

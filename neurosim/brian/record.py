@@ -45,6 +45,8 @@ class SpikingResult:
         ``(indices, times_s)`` of the spikes of a sample of neurons.
     rates:
         Rate (Hz) of every recorded (postsynaptic) neuron.
+    traces:
+        Size traces (:class:`neurosim.traces.Traces`) when the run recorded them.
     """
 
     snapshots: list[tuple[float, dict[str, Projection]]]
@@ -52,6 +54,7 @@ class SpikingResult:
     raster: tuple[np.ndarray, np.ndarray]
     rates: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+    traces: Any = None  # neurosim.traces.Traces, or None
 
 
 def check_mode(mode: str) -> str:
@@ -163,6 +166,60 @@ class SnapshotRecorder:
                 self.snapshots.append((float(t), projs))
         self.snapshots.append((float(duration_s), self._take()))
         return self.snapshots
+
+
+class TraceRecorder:
+    """Sizes of a seeded subsample of synapses every ``every`` (a ``StateMonitor`` per projection).
+
+    The Brian2 counterpart of :class:`neurosim.traces.TraceRecorder`: the same
+    :class:`~neurosim.traces.Traces` come out (time unit: s), so run reports measure size
+    changes at every interval the same way for spiking and rate networks. ``every=None``
+    records nothing.
+    """
+
+    def __init__(self, synapses: dict[str, Any], every: Any, n_synapses: dict[str, int], n: int,
+                 seed: int) -> None:
+        import brian2 as b2
+
+        self.synapses, self.monitors, self.objects = synapses, {}, []
+        self.index: dict[str, np.ndarray] = {}
+        if every is None or n <= 0:
+            return
+        rng = np.random.default_rng([seed, 9])
+        for name, S in synapses.items():
+            total = n_synapses[name]
+            idx = np.sort(rng.choice(total, min(n, total), replace=False))
+            self.index[name] = idx
+            vars_ = ["w"] + (["level"] if "level" in S.variables else [])
+            mon = b2.StateMonitor(S, vars_, record=idx, dt=every, when="end", name=f"{S.name}_traces")
+            self.monitors[name] = mon
+            self.objects.append(mon)
+
+    def finish(self, signs: dict[str, int], bounds: dict[str, tuple[float, float]]) -> Any:
+        """The recorded :class:`~neurosim.traces.Traces` (after the run; ``None`` if none)."""
+        from neurosim.snapshot import from_synapses
+        from neurosim.traces import ProjectionTrace, Traces
+
+        if not self.monitors:
+            return None
+        projs, time_s = {}, None
+        for name, mon in self.monitors.items():
+            time_s = np.asarray(mon.t_, dtype=np.float64)
+            size = np.abs(np.asarray(mon.variables["w"].get_value(), dtype=np.float64)).astype(np.float32)
+            level = None
+            grid = from_synapses(self.synapses[name]).grid
+            if "level" in mon.record_variables:
+                level = np.asarray(mon.variables["level"].get_value()).astype(np.int64)
+                level = level.astype(grid.dtype) if grid is not None else level
+            sign = np.full(self.index[name].size, signs.get(name, 1), dtype=np.int8)
+            projs[name] = ProjectionTrace(self.index[name], size, sign, level, grid, bounds.get(name))
+        return Traces(time_s, "s", projs)
+
+
+def size_bounds(rule: Any, w_max: float) -> tuple[float, float]:
+    """The sizes ``rule`` keeps to: an interval rule says; the pair-based rules clip to ``[0, w_max]``."""
+    fn = getattr(rule, "size_bounds", None)
+    return fn(w_max) if fn is not None else (0.0, w_max)
 
 
 def spike_stats(indices: np.ndarray, times: np.ndarray, n: int, duration_s: float,

@@ -14,6 +14,23 @@ reset ``-60 mV``, ``tau_e = 5 ms``; weights are dimensionless, ``w_max = 0.01``,
 initial ``w = rand() * w_max``; additive STDP with ``tau = 20 ms``,
 ``A+ = 0.01 w_max``, ``A- = 1.05 A+``; 100 s of biological time.
 
+**Correlated inputs** (a functional test of learning, after Song, Miller & Abbott 2000):
+``correlated_fraction`` of the inputs (the first ones) fire with zero-lag pairwise
+correlation ``correlation`` (the correlation coefficient of their spike counts in one
+time step): each is a thinned copy of a shared "mother" Poisson train of rate
+``rate / correlation``, keeping each mother spike with probability ``correlation``
+(the mixture method of Kuhn, Aertsen & Rotter 2003, Neural Comput. 15:67; Brette 2009,
+Neural Comput. 21:188), so every input keeps the same Poisson rate. A rule that learns
+makes the correlated synapses larger than the rest (:mod:`neurosim.analysis.selectivity`).
+
+``initial`` sets the initial sizes: ``"uniform"`` (``rand() * w_max``, as Brian2's
+example) or ``"loguniform"`` (``w_max * 60**(-rand())``: uniform in log size over 60x),
+two different starts for the stationarity test.
+
+``release_probability < 1`` makes release stochastic: each presynaptic spike releases with
+that probability at each synapse independently, and a failure delivers nothing and
+counts for no STDP pairing (:meth:`neurosim.rules.stdp.SpikingRule.code`).
+
 ``duplicate=True`` gives every input two synapses onto the neuron (``connect(n=2)``:
 a pair sharing pre- and postsynaptic cell, hence its whole activity history), for the
 pair-precision measurement of Bartol et al. (2015). ``pair_start="independent"`` draws
@@ -35,9 +52,11 @@ from neurosim.brian.record import (
     MODE,
     SnapshotRecorder,
     SpikingResult,
+    TraceRecorder,
     brian_device,
     build_and_run,
     level_metrics,
+    size_bounds,
     size_metrics,
     spike_stats,
 )
@@ -54,6 +73,10 @@ PARAMS = {
     "inputs": V.Param(V.one_of("poisson", "pregenerated"),
                       "PoissonGroup, or the same statistics drawn in advance (faster in standalone)"),
     "mode": MODE,
+    "correlated_fraction": V.Param(V.bounded(ge=0.0, le=1.0), "fraction of the inputs that are correlated"),
+    "correlation": V.Param(V.bounded(ge=0.0, le=1.0), "their pairwise spike-count correlation (zero lag)"),
+    "initial": V.Param(V.one_of("uniform", "loguniform"), "initial sizes: rand() * w_max, or uniform in log over 60x"),
+    "release_probability": V.Param(V.bounded(gt=0.0, le=1.0), "probability that a spike releases at a synapse"),
 }
 
 
@@ -65,19 +88,37 @@ def song_constants() -> dict[str, Any]:
                 tau_e=5 * ms, input_rate=15 * Hz)
 
 
-def poisson_trains(n: int, rate_hz: float, duration_s: float, dt_s: float,
-                   seed: int) -> tuple[np.ndarray, np.ndarray]:
+def poisson_trains(n: int, rate_hz: float, duration_s: float, dt_s: float, seed: int, *,
+                   n_correlated: int = 0, correlation: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Spike trains of ``n`` Poisson inputs on a ``dt`` grid (at most one spike per bin).
 
     Returns ``(indices, times_s)`` sorted by time; each bin of each input holds a spike
     with probability ``1 - exp(-rate * dt)`` (a Poisson process seen on the time grid).
+    The first ``n_correlated`` inputs (if ``correlation > 0``) are thinned copies of one
+    mother train (per-bin probability ``p / correlation``, ``p`` the inputs' per-bin
+    probability; each mother spike kept with probability ``correlation``): each input has
+    the same per-bin probability ``p`` as the rest, and two of them a spike-count
+    correlation of ``correlation * (1 - p / correlation) / (1 - p)``, i.e. ``correlation``
+    to within ``p`` (Kuhn et al. 2003; see the module docstring).
     """
     rng = np.random.default_rng(seed)
     n_bins = int(round(duration_s / dt_s))
-    p = -np.expm1(-rate_hz * dt_s)
-    counts = rng.binomial(n_bins, p, size=n)
+    n_c = n_correlated if correlation > 0 else 0
+    if n_c > n:
+        raise ValueError(f"n_correlated: must be <= n ({n}), got {n_c}")
     idx, bins = [], []
-    for k, m in enumerate(counts):
+    p = -np.expm1(-rate_hz * dt_s)
+    if n_c:
+        # thinning a mother of per-bin probability p / c by c gives each child exactly p per bin
+        p_mother = min(p / correlation, 1.0)
+        mother = np.flatnonzero(rng.random(n_bins) < p_mother) if n_bins < 50_000_000 else \
+            np.sort(rng.choice(n_bins, rng.binomial(n_bins, p_mother), replace=False))
+        for k in range(n_c):
+            b = mother[rng.random(mother.size) < correlation]
+            idx.append(np.full(b.size, k, np.int64))
+            bins.append(b)
+    counts = rng.binomial(n_bins, p, size=n - n_c)
+    for k, m in enumerate(counts, start=n_c):
         b = rng.choice(n_bins, size=m, replace=False) if m else np.empty(0, np.int64)
         idx.append(np.full(m, k, np.int64))
         bins.append(b)
@@ -102,6 +143,12 @@ def run_song(
     threads: int = 0,
     inputs: str = "poisson",
     pair_start: str = "independent",
+    correlated_fraction: float = 0.0,
+    correlation: float = 0.0,
+    initial: str = "uniform",
+    release_probability: float = 1.0,
+    trace_every: Any = None,
+    trace_synapses: int = 512,
 ) -> SpikingResult:
     """Run the Song setup with ``rule`` on the input synapses.
 
@@ -143,6 +190,16 @@ def run_song(
     pair_start:
         With ``duplicate=True``: ``"independent"`` (default) or ``"identical"`` initial
         sizes of the two synapses of a pair (see the module docstring).
+    correlated_fraction, correlation:
+        The correlated group (the first ``round(correlated_fraction * n_inputs)`` inputs)
+        and its pairwise correlation (needs ``inputs="pregenerated"``).
+    initial:
+        ``"uniform"`` or ``"loguniform"`` initial sizes (see the module docstring).
+    release_probability:
+        Probability that a presynaptic spike releases at a synapse (1: always).
+    trace_every, trace_synapses:
+        Record the sizes of ``trace_synapses`` synapses (a seeded subsample) every
+        ``trace_every`` (Brian2 time; ``None``: no traces) for size changes at any interval.
 
     Returns
     -------
@@ -155,8 +212,12 @@ def run_song(
     import brian2 as b2
 
     v = V.apply(PARAMS, dict(n_inputs=n_inputs, duplicate=duplicate, pair_start=pair_start, inputs=inputs,
-                             mode=mode))
+                             mode=mode, correlated_fraction=correlated_fraction, correlation=correlation,
+                             initial=initial, release_probability=release_probability))
     n_inputs = v["n_inputs"]
+    n_corr = int(round(correlated_fraction * n_inputs)) if correlation > 0 else 0
+    if n_corr and inputs != "pregenerated":
+        raise ValueError("inputs: correlated inputs need 'pregenerated' (the trains are drawn in advance)")
     duration = check_time("duration", 100 * b2.second if duration is None else duration)
     every = check_time("snapshot_every", 10 * b2.second if snapshot_every is None else snapshot_every)
     rule.check_sign(1, where="Song input synapses")
@@ -179,7 +240,8 @@ def run_song(
             source = b2.PoissonGroup(n_inputs, rates=c["input_rate"], name="song_inputs")
         elif inputs == "pregenerated":
             idx, times = poisson_trains(n_inputs, float(c["input_rate"]), float(duration),
-                                        float(b2.defaultclock.dt), seed)
+                                        float(b2.defaultclock.dt), seed, n_correlated=n_corr,
+                                        correlation=correlation)
             source = b2.SpikeGeneratorGroup(n_inputs, idx, times * b2.second, name="song_inputs")
         else:
             raise ValueError(f"inputs: must be 'poisson' or 'pregenerated', got {inputs!r}")
@@ -188,11 +250,14 @@ def run_song(
         neuron.v = c["v_r"]
         default_w_max = SONG_W_MAX / 2 if duplicate else SONG_W_MAX  # same total drive
         S = rule.synapses(source, neuron, delivery="ge_post += w", w_max=default_w_max, sign=1,
-                          name="song_synapses")
+                          name="song_synapses", input_rate=c["input_rate"],
+                          release_probability=release_probability)
         S.connect(j="0", n=2 if duplicate else 1)
         if pair_start == "identical":  # the same size for both synapses of input i (a function of i only)
             u0 = float(np.random.default_rng(seed).uniform())
             rule.initialise(S, f"w_max * ((i * {(5 ** 0.5 - 1) / 2!r} + {u0!r}) % 1.0)")
+        elif initial == "loguniform":
+            rule.initialise(S, "w_max * 60.0**(-rand())")
         else:
             rule.initialise(S, "rand() * w_max")
         out_mon = b2.SpikeMonitor(neuron, name="song_out_spikes")
@@ -201,9 +266,10 @@ def run_song(
         if inputs == "poisson":
             in_mon = b2.SpikeMonitor(source[:n_r], name="song_in_spikes")
             mons.append(in_mon)
-        rec = SnapshotRecorder({"input": S}, every, mode, signs={"input": 1},
-                               n_synapses={"input": n_inputs * (2 if duplicate else 1)})
-        net = b2.Network(source, neuron, S, *mons, *rec.objects)
+        n_syn = n_inputs * (2 if duplicate else 1)
+        rec = SnapshotRecorder({"input": S}, every, mode, signs={"input": 1}, n_synapses={"input": n_syn})
+        tracer = TraceRecorder({"input": S}, trace_every, {"input": n_syn}, trace_synapses, seed)
+        net = b2.Network(source, neuron, S, *mons, *rec.objects, *tracer.objects)
         t0 = time.perf_counter()
         net.run(duration, report="text" if progress else None)
         timing = {"run_s": time.perf_counter() - t0}
@@ -219,6 +285,7 @@ def run_song(
             keep = idx < n_r
             in_i, in_t = idx[keep], times[keep]
         w_max = float(np.asarray(S.namespace["w_max"]))
+        traces = tracer.finish({"input": 1}, {"input": size_bounds(rule, w_max)})
     raster_i = np.concatenate([in_i.astype(np.int64), -np.ones(out_t.size, np.int64)])
     raster_t = np.concatenate([in_t, out_t])
     metrics: dict[str, float] = {
@@ -229,10 +296,20 @@ def run_song(
     }
     metrics.update(size_metrics(snaps[-1][1]["input"], w_max))
     metrics.update(level_metrics(snaps, "input"))
-    if rule.gridded:
+    if getattr(rule, "interval", None) is not None:
         metrics["n_updates"] = float(int(dur_s / float(rule.interval)) + 1)
+    groups = {"correlated": np.arange(n_syn) % n_inputs < n_corr} if n_corr else {}
+    if groups:
+        from neurosim.analysis.selectivity import auc
+
+        metrics["auc_correlated"] = auc(snaps[-1][1]["input"].size, groups["correlated"])
+    bin_s = max(dur_s / 100.0, 1.0)
+    edges = np.arange(0.0, dur_s + bin_s / 2, bin_s)
     info = {"rule": rule.params(), "mode": mode, "build_dir": directory, "w_max": w_max,
             "duplicate": duplicate, "pair_start": pair_start, "seed": seed, "n_inputs": n_inputs,
-            "inputs": inputs}
+            "inputs": inputs, "n_correlated": n_corr, "correlation": correlation, "initial": initial,
+            "release_probability": release_probability, "groups": groups,
+            "rate_bins_hz": np.histogram(out_t, bins=edges)[0] / bin_s, "rate_bin_s": bin_s}
     return SpikingResult(snapshots=snaps, metrics=metrics, raster=(raster_i, raster_t),
-                         rates=rates, info=info)
+                         rates=rates, info=info, traces=traces)
+

@@ -24,7 +24,20 @@ from neurosim.rules.quantities import (
     unit_string,
 )
 
-__all__ = ["AdditiveSTDP", "RuleCode", "SpikingRule", "VogelsISTDP", "WeightDependentSTDP", "unit"]
+__all__ = ["NULLS", "RANDOM_SIGN", "AdditiveSTDP", "RuleCode", "SpikingRule", "VogelsISTDP", "WeightDependentSTDP",
+           "null_check", "unit"]
+
+#: The null controls a timing rule can run as (see :mod:`neurosim.rules.spiking_interval`).
+NULLS = ("none", "sign", "independent")
+#: A random sign, +1 or -1 with equal probability, as a Brian2 expression.
+RANDOM_SIGN = "(2 * int(rand() < 0.5) - 1)"
+
+
+def null_check(key: str, value: Any) -> str:
+    """One of :data:`NULLS`."""
+    if value not in NULLS:
+        raise ValueError(f"{key}: must be one of {', '.join(NULLS)}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,8 @@ class RuleCode:
     ``model``, ``on_pre``, ``on_post`` go to ``Synapses(...)`` (``on_pre`` starts
     with the network's delivery statement); ``regular`` and ``regular_dt`` to
     ``S.run_regularly`` (``None`` if the rule has no periodic update);
+    ``per_step`` is run every time step (``run_regularly`` at the clock's ``dt``; the
+    ghost train of the ``"independent"`` null control), ``None`` if not needed;
     ``namespace`` holds the constants, with units.
     """
 
@@ -43,6 +58,7 @@ class RuleCode:
     regular: str | None
     regular_dt: Any
     namespace: dict[str, Any]
+    per_step: str | None = None
 
 
 def unit(name: str) -> Any:
@@ -69,7 +85,9 @@ class SpikingRule:
     UNIT_DEFAULTS: ClassVar[dict[str, float]] = {}
 
     # -- to be provided by subclasses
-    def _body(self) -> tuple[list[str], list[str], list[str], str | None, dict[str, Any]]:
+    def _body(self, gate: str | None = None) -> tuple[list[str], list[str], list[str], str | None, dict[str, Any]]:
+        """``(model, on_pre, on_post, regular, namespace[, per_step])``; ``gate`` (a 0/1 variable of
+        ``on_pre``) multiplies every presynaptic event's contribution to plasticity."""
         raise NotImplementedError
 
     @classmethod
@@ -120,7 +138,7 @@ class SpikingRule:
             raise ValueError(f"sign: must be +1 (excitatory) or -1 (inhibitory), got {sign!r}")
         if sign != self.sign:
             kind = {1: "excitatory", -1: "inhibitory"}
-            allowed = "'vogels'" if sign == -1 else "'additive', 'gutig' or 'madam_loggrid'"
+            allowed = "'vogels'" if sign == -1 else "an excitatory rule (additive, gutig, the interval rules)"
             raise ValueError(
                 f"rule: {self.name!r} is an {kind[self.sign]} rule but {where} are {kind[sign]} "
                 f"(sign {sign:+d}); allowed: {allowed}"
@@ -138,25 +156,37 @@ class SpikingRule:
             )
         return w_max
 
-    def code(self, w_max: Any, delivery: str = "") -> RuleCode:
+    def code(self, w_max: Any, delivery: str = "", release_probability: float = 1.0) -> RuleCode:
         """The Brian2 code for weights bounded by ``w_max`` (its unit is the weights' unit).
 
-        ``delivery`` is the statement that transmits a spike (e.g. ``"ge_post += w"``);
-        it runs first in ``on_pre``, as in Brian2's STDP example.
+        ``delivery`` is the statement that transmits a spike (``"<target> += <expression>"``,
+        e.g. ``"ge_post += w"``); it runs first in ``on_pre``, as in Brian2's STDP example.
+        ``release_probability < 1``: each presynaptic spike releases with that probability
+        (``released``, drawn per synapse and spike); a failure delivers nothing and, as for
+        NMDA-receptor-dependent STDP, which needs the released glutamate, counts for no pairing.
         """
         w_max = check_weight("w_max", w_max)
         unit = unit_string(dim(w_max))
-        model, pre, post, regular, ns = self._body()
+        p_rel = check_number("release_probability", release_probability, gt=0.0, le=1.0)
+        gate = "released" if p_rel < 1.0 else None
+        model, pre, post, regular, ns, *rest = self._body(gate)
+        per_step = rest[0] if rest else None
         model = [f"w : {unit}"] + model
-        pre = ([delivery] if delivery else []) + pre
+        if gate:
+            delivery = f"{delivery} * released" if delivery else ""
+            pre = ["released = int(rand() < p_release)"] + ([delivery] if delivery else []) + pre
+            ns = {**ns, "p_release": p_rel}
+        else:
+            pre = ([delivery] if delivery else []) + pre
         ns = {**ns, "w_max": w_max}
         dt = getattr(self, "interval", None) if regular is not None else None
         return RuleCode(model="\n".join(model), on_pre="\n".join(pre), on_post="\n".join(post),
-                        regular=regular, regular_dt=dt, namespace=ns)
+                        regular=regular, regular_dt=dt, namespace=ns, per_step=per_step)
 
     def synapses(self, source: Any, target: Any, *, delivery: str, w_max: Any = None, sign: int = 1,
                  name: str | None = None, namespace: dict[str, Any] | None = None,
-                 extra_model: str = "", delay: Any = None) -> Any:
+                 extra_model: str = "", delay: Any = None, input_rate: Any = None,
+                 release_probability: float = 1.0) -> Any:
         """A Brian2 ``Synapses`` object with this rule (not yet connected).
 
         Parameters
@@ -172,16 +202,29 @@ class SpikingRule:
             :meth:`check_sign`.
         namespace:
             Extra constants used in ``delivery`` or ``extra_model``.
+        input_rate:
+            The presynaptic rate (a Brian2 rate): the ghost train's rate of the
+            ``"independent"`` null control when the rule's ``null_rate`` is ``None``.
+        release_probability:
+            Probability that a presynaptic spike releases (see :meth:`code`).
 
         After ``S.connect(...)`` call :meth:`initialise`; the periodic update of
-        gridded rules is added here (``run_regularly``, named ``<name>_update``).
+        interval rules is added here (``run_regularly``, named ``<name>_update``), and the
+        ghost train of the ``"independent"`` null (``<name>_ghost``, every time step).
         """
         b2 = brian()
         self.check_sign(sign, where=f"synapses {name or ''}".strip())
         wm = self.resolve_w_max(w_max)
-        rc = self.code(wm, delivery)
+        rc = self.code(wm, delivery, release_probability)
         model = rc.model + ("\n" + extra_model if extra_model else "")
         ns = {**(namespace or {}), **rc.namespace}
+        if rc.per_step is not None:
+            rate = getattr(self, "null_rate", None)
+            rate = input_rate if rate is None else rate
+            if rate is None:
+                raise ValueError("null_rate: required for the 'independent' null control in this network "
+                                 "(the ghost train's rate, e.g. 15*Hz)")
+            ns["ghost_rate"] = check_quantity("null_rate", rate, b2.Hz, example=" (e.g. 15*Hz)")
         kw: dict[str, Any] = {}
         if name:
             kw["name"] = name
@@ -192,6 +235,8 @@ class SpikingRule:
         if rc.regular is not None:
             S.run_regularly(rc.regular, dt=rc.regular_dt, when="start",
                             name=f"{S.name}_update")
+        if rc.per_step is not None:
+            S.run_regularly(rc.per_step, when="synapses", name=f"{S.name}_ghost")
         return S
 
     def initialise(self, S: Any, w0: str | Any) -> None:
@@ -227,8 +272,11 @@ class WeightDependentSTDP(SpikingRule):
     w_max: Any = None
     tau_plus: Any = None
     tau_minus: Any = None
+    null: str = "none"
+    null_rate: Any = None
 
     TIMES = ("tau_plus", "tau_minus")
+    RATES = ("null_rate",)
     UNIT_DEFAULTS = {"tau_plus": 0.020, "tau_minus": 0.020}
 
     def __post_init__(self) -> None:
@@ -242,24 +290,48 @@ class WeightDependentSTDP(SpikingRule):
         for k in self.TIMES:
             val = getattr(self, k)
             object.__setattr__(self, k, check_time(k, self._default(k) if val is None else val))
+        null_check("null", self.null)
+        if self.null_rate is not None:
+            object.__setattr__(self, "null_rate", check_quantity("null_rate", self.null_rate, brian().Hz,
+                                                                 example=" (e.g. 15*Hz)"))
 
     def _rule_name(self) -> str:
         return "gutig"
 
-    def _traces(self) -> list[str]:
-        return ["dKpre/dt = -Kpre / tau_plus : 1 (event-driven)",
-                "dKpost/dt = -Kpost / tau_minus : 1 (event-driven)"]
-
     def _trace_namespace(self) -> dict[str, Any]:
         return dict(alpha=self.alpha, lmbda=self.lmbda, tau_plus=self.tau_plus, tau_minus=self.tau_minus)
 
-    def _body(self):
+    def _pairing(self, depress: Any, potentiate: Any, gate: str | None = None
+                 ) -> tuple[list[str], list[str], list[str], str | None, dict[str, Any]]:
+        """STDP pairing as ``(model, on_pre, on_post, per_step, namespace)``.
+
+        ``depress(k)`` / ``potentiate(k)`` are the statements for one pairing given the
+        other side's trace ``k``. With :attr:`null` ``"independent"`` the presynaptic side
+        is a ghost Poisson train at ``ghost_rate``, drawn every time step in the synapse
+        (clock-driven traces); the real presynaptic spikes only deliver. ``gate`` (``released``)
+        multiplies the presynaptic side: a failed release leaves no trace and no depression.
+        """
+        ns = self._trace_namespace()
+        if self.null == "independent":
+            model = ["dKghost/dt = -Kghost / tau_plus : 1 (clock-driven)",
+                     "dKpost/dt = -Kpost / tau_minus : 1 (clock-driven)"]
+            per_step = "\n".join(["ghost_spike = int(rand() < ghost_rate * dt)", "Kghost += ghost_spike",
+                                  f"{depress('ghost_spike * Kpost')}"])
+            return model, [], ["Kpost += 1", potentiate("Kghost")], per_step, ns
+        model = ["dKpre/dt = -Kpre / tau_plus : 1 (event-driven)",
+                 "dKpost/dt = -Kpost / tau_minus : 1 (event-driven)"]
+        pre = [f"Kpre += {gate}", depress(f"{gate} * Kpost")] if gate else ["Kpre += 1", depress("Kpost")]
+        return model, pre, ["Kpost += 1", potentiate("Kpre")], None, ns
+
+    def _body(self, gate: str | None = None):
         dep = {0.0: "w_max", 1.0: "w"}.get(self.mu_minus, "w_max * (w / w_max)**mu_minus")
         pot = {0.0: "w_max", 1.0: "(w_max - w)"}.get(self.mu_plus, "w_max * (1 - w / w_max)**mu_plus")
-        pre = ["Kpre += 1", f"w = clip(w - alpha * lmbda * {dep} * Kpost, 0 * w_max, w_max)"]
-        post = ["Kpost += 1", f"w = clip(w + lmbda * {pot} * Kpre, 0 * w_max, w_max)"]
-        ns = dict(mu_plus=self.mu_plus, mu_minus=self.mu_minus, **self._trace_namespace())
-        return self._traces(), pre, post, None, ns
+        s = f"{RANDOM_SIGN} * " if self.null == "sign" else ""
+        model, pre, post, per_step, ns = self._pairing(
+            lambda k: f"w = clip(w - {s}alpha * lmbda * {dep} * {k}, 0 * w_max, w_max)",
+            lambda k: f"w = clip(w + {s}lmbda * {pot} * {k}, 0 * w_max, w_max)", gate)
+        ns = dict(ns, mu_plus=self.mu_plus, mu_minus=self.mu_minus)
+        return model, pre, post, None, ns, per_step
 
 
 @dataclass(frozen=True)
@@ -270,7 +342,7 @@ class AdditiveSTDP(WeightDependentSTDP):
     (Brian2's example: ``dApre = 0.01 * gmax``), depression ``alpha`` times that
     (``1.05``), both times the trace of the other side, clipped to ``0..w_max``.
     :meth:`signal` gives the same changes as statements on another variable, the
-    eligibility of :class:`LogGridMadamSTDP`.
+    eligibility of the interval rules (:mod:`neurosim.rules.spiking_interval`).
     """
 
     mu_plus: float = 0.0
@@ -288,12 +360,13 @@ class AdditiveSTDP(WeightDependentSTDP):
     def _rule_name(self) -> str:
         return "additive"
 
-    def signal(self, target: str) -> tuple[list[str], list[str], list[str], dict[str, Any]]:
-        """``(model, on_pre, on_post, namespace)`` adding to ``target`` what this rule adds to ``w``,
-        in units of ``w_max`` and without bounds (the traces included)."""
-        pre = ["Kpre += 1", f"{target} -= alpha * lmbda * Kpost"]
-        post = ["Kpost += 1", f"{target} += lmbda * Kpre"]
-        return self._traces(), pre, post, self._trace_namespace()
+    def signal(self, target: str, gate: str | None = None
+               ) -> tuple[list[str], list[str], list[str], str | None, dict[str, Any]]:
+        """``(model, on_pre, on_post, per_step, namespace)`` adding to ``target`` what this rule adds
+        to ``w``, in units of ``w_max`` and without bounds (the traces included; the ``"independent"``
+        null's ghost train in ``per_step``; the ``"sign"`` null is the caller's, per update)."""
+        return self._pairing(lambda k: f"{target} -= alpha * lmbda * {k}",
+                             lambda k: f"{target} += lmbda * {k}", gate)
 
 
 @dataclass(frozen=True)
@@ -337,14 +410,14 @@ class VogelsISTDP(SpikingRule):
                 raise ValueError(f"eta: must be in w_max's unit ({unit_string(dim(self.w_max))}), "
                                  f"got {show(self.eta)}")
 
-    def code(self, w_max: Any, delivery: str = "") -> RuleCode:
+    def code(self, w_max: Any, delivery: str = "", release_probability: float = 1.0) -> RuleCode:
         w_max = check_weight("w_max", w_max)
         if dim(w_max) is not dim(self.eta):
             raise ValueError(f"eta: must be in the weights' unit ({unit_string(dim(w_max))}), "
                              f"got {show(self.eta)}")
-        return super().code(w_max, delivery)
+        return super().code(w_max, delivery, release_probability)
 
-    def _body(self):
+    def _body(self, gate: str | None = None):
         model = ["dKpre/dt = -Kpre / tau_istdp : 1 (event-driven)",
                  "dKpost/dt = -Kpost / tau_istdp : 1 (event-driven)"]
         pre = ["Kpre += 1", "w = clip(w + eta_istdp * (Kpost - alpha_istdp), 0 * w_max, w_max)"]

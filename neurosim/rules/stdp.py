@@ -61,12 +61,27 @@ Rules
     updates, so they are always exactly on the grid. The first update runs at
     ``t = 0`` with ``elig = 0``: it moves nothing but counts as update 1 for the bias
     correction (as a torch step with a zero gradient would).
+``madam_float``, ``additive_loggrid``, ``additive_float`` (:mod:`neurosim.rules.spiking_interval`)
+    The other cells of the factorial {additive, Madam} x {float sizes, log grid}: the
+    same eligibility applied every ``interval`` by Madam on float sizes (no rounding),
+    or added to the size on the log grid (rounded between neighbouring sizes) or on
+    float sizes (Song's bounds). ``madam_loggrid`` and ``additive_loggrid`` take
+    ``consolidation_bits`` (sub-level steps kept per synapse, 0-3).
 ``vogels`` (:class:`VogelsISTDP`)
     The inhibitory rule of Vogels, Sprekeler, Zenke, Clopath & Gerstner (2011),
     Science 334:1569, for inhibitory synapses (sign -1): at a presynaptic spike
     ``w += eta * (Kpost - 2 * rho0 * tau)``, at a postsynaptic spike
     ``w += eta * Kpre``, bounds ``0 <= w <= w_max``; it drives the postsynaptic rate
     towards ``rho0``.
+
+Null controls
+-------------
+Every excitatory rule takes ``null``: ``"none"`` (default), ``"sign"`` (each update's,
+or each pairing's, change gets a random sign: the magnitude stays, the timing signal and
+the mean go) or ``"independent"`` (the eligibility comes from a ghost Poisson train at
+``null_rate``, the network's input rate by default, paired with the real postsynaptic
+spikes: the depression bias stays, the causal correlation goes). See
+:mod:`neurosim.rules.spiking_interval` for which question each answers.
 
 Units and validation
 --------------------
@@ -87,13 +102,24 @@ from __future__ import annotations
 from typing import Any
 
 from neurosim.rules.quantities import unit_string
-from neurosim.rules.spiking import AdditiveSTDP, RuleCode, SpikingRule, VogelsISTDP, WeightDependentSTDP, unit
-from neurosim.rules.spiking_madam import LogGridMadamSTDP
+from neurosim.rules.spiking import NULLS, AdditiveSTDP, RuleCode, SpikingRule, VogelsISTDP, WeightDependentSTDP, unit
+from neurosim.rules.spiking_interval import (
+    AdditiveFloatSTDP,
+    AdditiveLogGridSTDP,
+    IntervalSTDP,
+    LogGridMadamSTDP,
+    MadamFloatSTDP,
+)
 
 __all__ = [
+    "NULLS",
     "RULES",
+    "AdditiveFloatSTDP",
+    "AdditiveLogGridSTDP",
     "AdditiveSTDP",
+    "IntervalSTDP",
     "LogGridMadamSTDP",
+    "MadamFloatSTDP",
     "RuleCode",
     "SpikingRule",
     "VogelsISTDP",
@@ -108,6 +134,9 @@ __all__ = [
 RULES: dict[str, type[SpikingRule]] = {
     "additive": AdditiveSTDP,
     "gutig": WeightDependentSTDP,
+    "additive_float": AdditiveFloatSTDP,
+    "additive_loggrid": AdditiveLogGridSTDP,
+    "madam_float": MadamFloatSTDP,
     "madam_loggrid": LogGridMadamSTDP,
     "vogels": VogelsISTDP,
 }
@@ -122,7 +151,7 @@ def _rule_class(name: str) -> type[SpikingRule]:
 
 
 def make_rule(name: str, **params: Any) -> SpikingRule:
-    """Build a rule by name: ``"additive"``, ``"gutig"``, ``"madam_loggrid"`` or ``"vogels"``.
+    """Build a rule by name (a key of :data:`RULES`).
 
     NEST spellings ``lambda`` / ``Wmax`` (and ``lam``) are accepted for ``lmbda`` /
     ``w_max``. Unknown parameters raise ``ValueError`` naming them and listing the

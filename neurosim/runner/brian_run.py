@@ -37,12 +37,21 @@ def simulate(config: dict[str, Any], rule: Any, rundir: RunDir, *, progress: boo
         old.unlink()
     common = dict(duration=tr["duration"] * second, seed=config["seed"],
                   snapshot_every=tr["snapshot_interval"] * second, mode=net["mode"],
-                  build_dir=str(build) if net["mode"] == "standalone" else None, progress=progress)
+                  build_dir=str(build) if net["mode"] == "standalone" else None, progress=progress,
+                  trace_every=tr["trace_interval"] * second if tr["trace_synapses"] else None,
+                  trace_synapses=tr["trace_synapses"])
     if net["kind"] == "brian_song":
-        result = brian.run_song(rule, n_inputs=net["n_inputs"], duplicate=net["duplicate"],
-                               inputs=net["inputs"], pair_start=net["pair_start"], **common)
+        from neurosim.brian import song
+
+        result = brian.run_song(rule, **{k: net[k] for k in song.PARAMS if k != "mode"}, **common)
     else:
-        result = brian.run_ei_network(rule, n_e=net["n_e"], n_i=net["n_i"], **common)
+        from neurosim.brian import ei
+
+        result = brian.run_ei_network(rule, **{k: net[k] for k in ei.PARAMS if k != "mode"}, **common)
+    if result.traces is not None:
+        from neurosim import traces
+
+        traces.save(rundir.traces, result.traces)
     rows = []
     for t, projections in result.snapshots:
         meta = {"time": float(t), "time_unit": "s", "rule": config["rule"]["name"], "seed": config["seed"],
@@ -60,8 +69,10 @@ def simulate(config: dict[str, Any], rule: Any, rundir: RunDir, *, progress: boo
 
 
 def _save_activity(result: Any, rundir: RunDir) -> None:
-    """``activity.npz``: per-neuron rates (Hz), the raster sample (index, time in s) and, for the
-    E/I network, the excitatory population rate in 100 ms bins (Hz)."""
+    """``activity.npz``: per-neuron rates (Hz), the raster sample (index, time in s), the output
+    rate in bins (Song setup: ``rate_bins_hz`` of ``rate_bin_s``), the synapse groups (Song
+    setup: ``group_correlated``) and, for the E/I network, the excitatory population rate in
+    100 ms bins (Hz)."""
     import numpy as np
 
     from neurosim.files import atomic_path
@@ -69,8 +80,11 @@ def _save_activity(result: Any, rundir: RunDir) -> None:
     idx, times = result.raster
     arrays = {"rates_hz": np.asarray(result.rates, dtype=np.float64), "raster_index": np.asarray(idx),
               "raster_time_s": np.asarray(times, dtype=np.float64)}
-    if "pop_rate_e_hz" in result.info:
-        arrays["pop_rate_e_hz"] = np.asarray(result.info["pop_rate_e_hz"], dtype=np.float64)
+    for key in ("pop_rate_e_hz", "rate_bins_hz", "rate_bin_s"):
+        if key in result.info:
+            arrays[key] = np.asarray(result.info[key], dtype=np.float64)
+    for name, mask in result.info.get("groups", {}).items():  # e.g. which synapses get correlated input
+        arrays[f"group_{name}"] = np.asarray(mask, dtype=bool)
     with atomic_path(rundir.path / "activity.npz") as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, **arrays)
 

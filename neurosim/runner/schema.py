@@ -165,7 +165,8 @@ def _any_number(key: str, value: Any) -> Any:
     """A number or a string (a Brian2 rule checks its own parameters when the config is resolved)."""
     if value is None or isinstance(value, str):
         return value
-    return V.real(key, value)
+    V.real(key, value)  # finite and a number; integers stay integers (levels, consolidation_bits)
+    return value
 
 
 def rule_fields(name: str) -> dict[str, Field]:
@@ -219,6 +220,9 @@ TRAIN_TORCH: dict[str, Field] = {
 TRAIN_BRIAN: dict[str, Field] = {
     "duration": Field(100.0, V.bounded(gt=0.0), "biological time (s)"),
     "snapshot_interval": Field(10.0, V.bounded(gt=0.0), "biological time between snapshots (s)"),
+    "trace_interval": Field(1.0, V.bounded(gt=0.0), "biological time between size-trace records (s)"),
+    "trace_synapses": Field(512, V.integral(ge=0), "synapses per projection whose sizes are traced "
+                                                   "(traces.npz, for size changes at any interval); 0: none"),
 }
 
 
