@@ -92,6 +92,12 @@ def level_model(name: str, p: dict[str, float], d: Data) -> np.ndarray:
     return q
 
 
+#: BFGS stopped by precision loss is accepted when no partial derivative of the negative
+#: log-likelihood (the score) exceeds this fraction of ``sqrt(n)``, the score's scale: the
+#: point is then within about this many standard errors of the optimum.
+STATIONARY_SCORE = 1e-2
+
+
 def fit_binned(name: str, d: Data) -> Fitted:
     """Maximum binned likelihood of family ``name`` on gridded data (BFGS, then Nelder-Mead if needed)."""
     counts = d.counts()
@@ -118,10 +124,16 @@ def fit_binned(name: str, d: Data) -> Fitted:
         best, method = optimize.minimize(nll, v0, method="BFGS", options={"gtol": 1e-6}), "BFGS"
         if not np.isfinite(best.fun):
             best = None
+        elif not best.success and "precision loss" in str(best.message) and \
+                np.max(np.abs(best.jac)) <= STATIONARY_SCORE * np.sqrt(c.sum()):
+            # a line search that cannot improve where the score is a small fraction of its own
+            # standard deviation (~sqrt(n)) sits within a small fraction of a standard error of the optimum
+            best.success = True
+            best.message = f"stationary (max |score| {np.max(np.abs(best.jac)):.2g}; precision loss)"
     if best is None or not best.success:
         res = optimize.minimize(
             nll, v0 if best is None else best.x, method="Nelder-Mead",
-            options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 2000 * v0.size},
+            options={"xatol": 1e-6, "fatol": 1e-7, "maxiter": 400 * v0.size, "maxfev": 1000 * v0.size},
         )
         if best is None or res.fun <= best.fun:
             best, method = res, "Nelder-Mead"

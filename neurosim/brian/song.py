@@ -29,7 +29,8 @@ two different starts for the stationarity test.
 
 ``release_probability < 1`` makes release stochastic: each presynaptic spike releases with
 that probability at each synapse independently, and a failure delivers nothing and
-counts for no STDP pairing (:meth:`neurosim.rules.stdp.SpikingRule.code`).
+counts for no STDP pairing (:meth:`neurosim.rules.stdp.SpikingRule.code`). The default
+``w_max`` is divided by the release probability, so that the expected drive stays the same.
 
 ``duplicate=True`` gives every input two synapses onto the neuron (``connect(n=2)``:
 a pair sharing pre- and postsynaptic cell, hence its whole activity history), for the
@@ -156,7 +157,7 @@ def run_song(
     ----------
     rule:
         An excitatory :class:`~neurosim.rules.stdp.SpikingRule` (its ``w_max=None`` means 0.01,
-        or 0.005 with ``duplicate=True``).
+        halved with ``duplicate=True`` and divided by ``release_probability``).
     duration:
         Biological time (Brian2 time; default 100 s).
     n_inputs:
@@ -248,7 +249,8 @@ def run_song(
         neuron = b2.NeuronGroup(1, eqs, threshold="v > v_t", reset="v = v_r", method="euler",
                                 namespace=c, name="song_neuron")
         neuron.v = c["v_r"]
-        default_w_max = SONG_W_MAX / 2 if duplicate else SONG_W_MAX  # same total drive
+        # the same expected drive: halved for two synapses per input, over p for release probability p
+        default_w_max = (SONG_W_MAX / 2 if duplicate else SONG_W_MAX) / release_probability
         S = rule.synapses(source, neuron, delivery="ge_post += w", w_max=default_w_max, sign=1,
                           name="song_synapses", input_rate=c["input_rate"],
                           release_probability=release_probability)
