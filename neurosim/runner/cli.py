@@ -20,7 +20,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stale", default="error", choices=STALE_POLICIES,
                    help="a run made by other neurosim code: refuse (default), run it again "
                         "(the old one is moved to RUNS/stale/), reuse it, or reuse a finished one with its "
-                        "report and analysis written again by this code (reanalyse)")
+                        "report and analysis written again by this code and run an unfinished one again "
+                        "(reanalyse)")
     p.add_argument("--bad-checkpoint", default="error", choices=("error", "previous", "scratch"),
                    help="a damaged checkpoint.pt: refuse (default), resume from the one before, "
                         "or start the run again")

@@ -118,8 +118,6 @@ def resolve_stale(rundir: RunDir, policy: str) -> bool:
         return True
     if policy == "error":
         raise RunError(stale_message(rundir))
-    if policy == "reanalyse":
-        raise RunError(f"{stale_message(rundir)}; it is unfinished, so there is nothing to reanalyse")
     dest = rundir.move_aside()
     log.warning("stale run moved to %s; running it again", dest)
     return False
@@ -139,7 +137,7 @@ def execute(config: dict[str, Any], root: str | os.PathLike[str] = "runs", *, pr
         :class:`RunError` saying so), ``"rerun"`` (move it aside and run again) or
         ``"reuse"`` (use it as it is) or ``"reanalyse"`` (a finished run: use its training
         outputs and write its report and analysis again with this code; an unfinished
-        one is refused as with ``"error"``).
+        one is run again, as with ``"rerun"``).
     bad_checkpoint:
         A damaged ``checkpoint.pt``: ``"error"`` (default), ``"previous"`` (resume from
         the checkpoint before it) or ``"scratch"`` (start again).

@@ -271,8 +271,17 @@ def check_sweep(sweep: Sweep, root: str | os.PathLike[str] = "runs", *, stale: s
         more = f" (and {len(stale_runs) - 1} more)" if len(stale_runs) > 1 else ""
         raise RunError(f"{len(stale_runs)} stale run(s): {stale_message(stale_runs[0])}{more}")
     for rd in stale_runs:
-        resolve_stale(rd, stale)
-    return [t for t in sweep.tasks if not RunDir(root / t.key).done]
+        if not (stale == "reanalyse" and rd.done):  # finished ones are reanalysed by the workers
+            resolve_stale(rd, stale)
+    return [t for t in sweep.tasks if not RunDir(root / t.key).done
+            or (stale == "reanalyse" and _unanalysed(RunDir(root / t.key)))]
+
+
+def _unanalysed(rd: Any) -> bool:
+    """A finished run trained by other code whose analysis this code has not written yet."""
+    from neurosim.runner.rundir import code_hash
+
+    return rd.stale() and rd.result().get("analysed_by") != code_hash()
 
 
 def run_sweep(sweep: Sweep, root: str | os.PathLike[str] = "runs", *, workers: int | None = None,
@@ -315,7 +324,7 @@ def run_sweep(sweep: Sweep, root: str | os.PathLike[str] = "runs", *, workers: i
     results: dict[str, dict[str, Any]] = {}
     failed: dict[str, str] = {}
     bar = tqdm(total=len(todo), desc=f"sweep {sweep.name}", disable=not progress)
-    kw = {"stale": "reuse" if stale in ("reuse", "reanalyse") else "error", "bad_checkpoint": bad_checkpoint}
+    kw = {"stale": stale if stale in ("reuse", "reanalyse") else "error", "bad_checkpoint": bad_checkpoint}
 
     def done(task: Task, res: dict[str, Any] | None, err: BaseException | None) -> None:
         if err is not None:
