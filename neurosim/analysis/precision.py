@@ -9,7 +9,7 @@ with a range ``ratio`` of sizes spread uniformly in log space, sizes a distance
     N = ln(ratio) / ln(1 + 2 * CV * z),     z = sqrt(2) * erfinv(0.69) ~ 1.015
 
 distinguishable sizes and ``log2(N)`` bits (a *capacity*). An occupancy entropy of
-the sizes actually used is the quantity to set next to the 4.1-4.6 bits of Samavat et al.
+the sizes actually used is the quantity to set next to the 4.1-4.59 bits of Samavat et al.
 (2024), Neural Computation 36:781.
 """
 
