@@ -6,6 +6,8 @@ import importlib.util
 import math
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "optimizer_step.py"
 OPTIMIZERS = ("Adam", "SGD", "SGD+mom", "Madam", "Madam-eager", "LogGrid", "loop")
 
@@ -35,3 +37,17 @@ def test_optimizer_step_quick(capsys):
         ratio = res["vs_adam" if what.endswith("Adam") else "vs_loop"][what.split(" / ")[0]]
         assert f"{'PASS' if ok else 'MISS'}  {what} = {ratio:.2f}" in out, what
     assert res["all_pass"] == all(res["targets"].values())
+
+
+@pytest.mark.slow
+@pytest.mark.cxx
+def test_ei_network_benchmark_runs(tmp_path, capsys):
+    """``benchmarks/ei_network.py`` builds COBA and both E/I rules and reports per-event ratios (about 90 s)."""
+    spec = importlib.util.spec_from_file_location("bench_ei", BENCH.parent / "ei_network.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = mod.main(["--duration", "1", "--repeats", "1", "--build-root", str(tmp_path)])
+    assert set(res) == {"coba", "additive", "madam_loggrid"}
+    assert res["coba"]["per_event_vs_coba"] == 1.0 and res["coba"]["events"] > 0
+    assert all(math.isfinite(r["realtime"]) and r["realtime"] > 0 for r in res.values())
+    assert "vs COBA" in capsys.readouterr().out

@@ -77,20 +77,6 @@ def test_snn_digits_quick(tmp_path: Path) -> None:
     assert "brian_agreement.png" in readme and (tmp_path / "out" / "brian_agreement.png").is_file()
 
 
-@pytest.mark.brian2
-def test_stdp_distributions_quick(tmp_path: Path) -> None:
-    study, out = _run_quick("stdp_distributions", tmp_path)
-    assert not out["failed"] and set(out["song"]) == set(study.RULES)
-    # after 2 s soft bounds have pulled every size off the bounds while additive STDP keeps (and starts
-    # to pile) sizes there; the bimodal shape itself needs the 100 s run (the initial sizes are uniform)
-    edges = {r: out["song"][r]["frac_low"] + out["song"][r]["frac_high"] for r in ("additive", "soft_bound")}
-    assert edges["additive"] > 0.15 and edges["soft_bound"] < 0.02, edges
-    assert out["song"]["madam_loggrid"]["levels_moved_mean"] > 0
-    assert out["ei"]["additive"]["rate_e_hz"] > 0
-    for name in ("README.md", "results.json", "song_final.png", "song_evolution.png", "ei_final.png"):
-        assert (tmp_path / "out" / name).is_file(), name
-
-
 def test_level_count_quick(tmp_path: Path) -> None:
     study, out = _run_quick("level_count", tmp_path)
     assert not out["failed"] and set(out["conditions"]) == {"8 levels over 60x", "26 levels over 60x"}
