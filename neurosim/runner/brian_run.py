@@ -22,8 +22,12 @@ def make_rule(config: dict[str, Any]) -> Any:
     return checked("rule", lambda k, v: check_brian_rule(v), config["rule"])
 
 
-def simulate(config: dict[str, Any], rule: Any, rundir: RunDir, *, progress: bool = True) -> dict[str, Any]:
-    """Run the network, write snapshots and metrics; return the final metrics."""
+def simulate(config: dict[str, Any], rule: Any, rundir: RunDir, *, progress: bool = True,
+             threads: int = 0) -> dict[str, Any]:
+    """Run the network, write snapshots and metrics; return the final metrics.
+
+    ``threads``: OpenMP threads of a standalone build (0 or 1: none).
+    """
     from brian2 import second
 
     from neurosim import brian
@@ -39,7 +43,7 @@ def simulate(config: dict[str, Any], rule: Any, rundir: RunDir, *, progress: boo
                   snapshot_every=tr["snapshot_interval"] * second, mode=net["mode"],
                   build_dir=str(build) if net["mode"] == "standalone" else None, progress=progress,
                   trace_every=tr["trace_interval"] * second if tr["trace_synapses"] else None,
-                  trace_synapses=tr["trace_synapses"])
+                  trace_synapses=tr["trace_synapses"], threads=threads if threads > 1 else 0)
     if net["kind"] == "brian_song":
         from neurosim.brian import song
 

@@ -157,7 +157,10 @@ def execute(config: dict[str, Any], root: str | os.PathLike[str] = "runs", *, pr
     if rundir.done and resolve_stale(rundir, stale):
         return RunOutcome(rundir.path, False, rundir.result().get("final", {}))
     brian = config["network"]["kind"] in BRIAN_NETWORKS
-    threads = config["threads"] if brian else set_threads(config["threads"], max_threads)
+    if brian:  # OpenMP threads of a standalone build, within the worker's share of the cores
+        threads = config["threads"] if max_threads is None else min(config["threads"], max_threads)
+    else:
+        threads = set_threads(config["threads"], max_threads)
     built = check(config)
     if rundir.started and not rundir.done:
         resolve_stale(rundir, stale)  # a checkpoint of other code is not resumed silently
@@ -171,7 +174,7 @@ def execute(config: dict[str, Any], root: str | os.PathLike[str] = "runs", *, pr
         if brian:
             from neurosim.runner import brian_run
 
-            final = brian_run.simulate(config, built, rundir, progress=progress)
+            final = brian_run.simulate(config, built, rundir, progress=progress, threads=threads)
         else:
             from neurosim.runner import torch_run
 

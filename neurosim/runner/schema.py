@@ -87,8 +87,8 @@ TOP: dict[str, Field] = {
     "seed": Field(0, V.integral(ge=0, le=MAX_SEED), "seed of every random generator"),
     "device": Field("cpu", V.one_of("cpu", "cuda", "auto"), "torch device; auto = cuda if available"),
     "threads": Field(1, V.integral(ge=0, le=MAX_THREADS),
-                     "torch intra-op threads (0 = torch's default); results are exactly "
-                     "reproducible for the same seed and thread count"),
+                     "torch intra-op threads (0 = torch's default), or Brian2 standalone's OpenMP threads "
+                     "(0 or 1 = no OpenMP); results are exactly reproducible for the same seed and thread count"),
 }
 
 TORCH_NETWORKS = ("mlp", "rnn", "snn")
