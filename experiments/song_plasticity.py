@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -141,60 +142,61 @@ CRITERIA = f"""Written before the full runs (seeds {SEEDS[0]}-{SEEDS[-1]}, {DURA
 """
 
 
-#: The test size runs in runtime mode (no C++ build per run) and on a subset.
-QUICK = {"rules": ("additive", "madam_loggrid"), "variants": 2, "levels": (8, 26), "ratios": (60.0,)}
-_quick = False
+@dataclass(frozen=True)
+class Size:
+    """What one invocation runs: the full study, or its test size (runtime mode, a subset)."""
+
+    rules: tuple[str, ...] = tuple(RULES)
+    variants: int = len(VARIANTS)
+    levels: tuple[int, ...] = LEVELS
+    ratios: tuple[float, ...] = RATIOS
+    runtime: bool = False
+
+    def rule_table(self) -> dict[str, dict[str, Any]]:
+        return {k: RULES[k] for k in self.rules}
+
+    def variant_table(self) -> dict[str, dict[str, Any]]:
+        return dict(list(VARIANTS.items())[:self.variants])
 
 
-def _condition(label: str, rule: dict[str, Any], seeds: list[int], **net: Any) -> dict[str, Any]:
+FULL = Size()
+#: The test size: runtime mode (no C++ build per run), two rules, two variants, two grids.
+QUICK = Size(rules=("additive", "madam_loggrid"), variants=2, levels=(8, 26), ratios=(60.0,), runtime=True)
+
+
+def _condition(label: str, rule: dict[str, Any], seeds: list[int], size: Size, **net: Any) -> dict[str, Any]:
     network = {"network.correlated_fraction": FRACTION, "network.correlation": CORRELATION,
                "network.inputs": "pregenerated", **{f"network.{k}": v for k, v in net.items()}}
-    if _quick:
+    if size.runtime:
         network["network.mode"] = "runtime"
     return {"label": label, "config": "configs/song.toml", "seeds": seeds,
             "set": {"rule": rule, "train.duration": DURATION, "train.snapshot_interval": DURATION / 20,
                     "train.trace_interval": 1.0, **network}}
 
 
-def _rules() -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in RULES.items() if not _quick or k in QUICK["rules"]}
-
-
-def factorial_conditions(seeds: list[int]) -> list[dict[str, Any]]:
-    rules = _rules()
-    conds = [_condition(label, rule, seeds) for label, rule in rules.items()]
-    conds += [_condition(f"{label}, {null} null", {**RULES[label], "null": null}, seeds)
+def factorial_conditions(seeds: list[int], size: Size) -> list[dict[str, Any]]:
+    rules = size.rule_table()
+    conds = [_condition(label, rule, seeds, size) for label, rule in rules.items()]
+    conds += [_condition(f"{label}, {null} null", {**RULES[label], "null": null}, seeds, size)
               for label in WITH_NULLS if label in rules for null in NULLS]
-    conds += [_condition(f"{label}, log-uniform start", rule, seeds, initial="loguniform")
+    conds += [_condition(f"{label}, log-uniform start", rule, seeds, size, initial="loguniform")
               for label, rule in rules.items()]
     return conds
 
 
-def _variants() -> dict[str, dict[str, Any]]:
-    return dict(list(VARIANTS.items())[:QUICK["variants"]]) if _quick else VARIANTS
-
-
-def variant_conditions(screen: list[int]) -> list[dict[str, Any]]:
+def variant_conditions(screen: list[int], size: Size) -> list[dict[str, Any]]:
     out = []
-    for label, kw in _variants().items():
+    for label, kw in size.variant_table().items():
         rule = {"name": "madam_loggrid", **kw}
-        out.append(_condition(f"Madam grid: {label}", rule, screen))
-        out.append(_condition(f"Madam grid: {label}, sign null", {**rule, "null": "sign"}, screen))
+        out.append(_condition(f"Madam grid: {label}", rule, screen, size))
+        out.append(_condition(f"Madam grid: {label}, sign null", {**rule, "null": "sign"}, screen, size))
     return out
 
 
-def level_conditions(seeds: list[int]) -> list[dict[str, Any]]:
+def level_conditions(seeds: list[int], size: Size) -> list[dict[str, Any]]:
     return [_condition(f"Madam grid: {lv} levels over {ratio:g}x", {"name": "madam_loggrid", "levels": lv,
-                                                                   "ratio": ratio}, seeds)
-            for ratio in _ratios() for lv in _levels()]
-
-
-def _levels() -> tuple[int, ...]:
-    return QUICK["levels"] if _quick else LEVELS
-
-
-def _ratios() -> tuple[float, ...]:
-    return QUICK["ratios"] if _quick else RATIOS
+                                                                   "ratio": ratio}, seeds, size)
+            for ratio in size.ratios for lv in size.levels]
 
 
 # ----------------------------------------------------------------------------- reading runs
@@ -297,9 +299,9 @@ def rule_table(groups: dict[str, list[dict[str, Any]]], labels: list[str]) -> st
                   "slope at headline", "drift at headline"], rows)
 
 
-def stationarity_rows(groups: dict[str, list[dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
+def stationarity_rows(groups: dict[str, list[dict[str, Any]]], size: Size) -> tuple[str, dict[str, Any]]:
     rows, out = [], {}
-    for label in _rules():
+    for label in size.rules:
         a = {r["seed"]: r for r in groups.get(label, [])}
         b = {r["seed"]: r for r in groups.get(f"{label}, log-uniform start", [])}
         seeds = sorted(set(a) & set(b))
@@ -404,13 +406,13 @@ def _run(name: str, conds: list[dict[str, Any]], args: Any) -> tuple[Any, dict[s
     return res, groups
 
 
-def part_factorial(args: Any, seeds: list[int]) -> tuple[list[str], dict[str, Any]]:
-    res, groups = _run("song-factorial", factorial_conditions(seeds), args)
-    order = [x for lb in _rules() for x in [lb] + [f"{lb}, {n} null" for n in NULLS if lb in WITH_NULLS]]
+def part_factorial(args: Any, seeds: list[int], size: Size) -> tuple[list[str], dict[str, Any]]:
+    res, groups = _run("song-factorial", factorial_conditions(seeds, size), args)
+    order = [x for lb in size.rules for x in [lb] + [f"{lb}, {n} null" for n in NULLS if lb in WITH_NULLS]]
     out = args.out_dir
     auc_figure(groups, order, out / "selection")
-    sizes_figure(groups, list(_rules()), out / "final_sizes", 0.01)
-    st_md, st = stationarity_rows(groups)
+    sizes_figure(groups, list(size.rules), out / "final_sizes", 0.01)
+    st_md, st = stationarity_rows(groups, size)
     dur = next((r["final"].get("duration_s") for runs in groups.values() for r in runs), DURATION)
     lines = ["## Rules against their null controls", "",
              f"{dur:g} s of biological time, seeds {seeds[0]}-{seeds[-1]}, uniform start. Each cell: mean "
@@ -438,12 +440,12 @@ def part_factorial(args: Any, seeds: list[int]) -> tuple[list[str], dict[str, An
     return lines, {"factorial": summary, "stationarity": st}
 
 
-def part_variants(args: Any) -> tuple[list[str], dict[str, Any]]:
+def part_variants(args: Any, size: Size) -> tuple[list[str], dict[str, Any]]:
     screen, confirm = ([0], [1]) if args.quick else ([0, 1, 2], [3, 4, 5, 6, 7])
-    _, groups = _run("song-madam-variants", variant_conditions(screen), args)
+    _, groups = _run("song-madam-variants", variant_conditions(screen, size), args)
     scores = {}
     rows = []
-    for label in _variants():
+    for label in size.variant_table():
         real = {r["seed"]: r["auc"] for r in groups.get(f"Madam grid: {label}", []) if "auc" in r}
         null = {r["seed"]: r["auc"] for r in groups.get(f"Madam grid: {label}, sign null", []) if "auc" in r}
         d = [real[s] - null[s] for s in sorted(set(real) & set(null))]
@@ -451,9 +453,9 @@ def part_variants(args: Any) -> tuple[list[str], dict[str, Any]]:
         rows.append([label, _mean_cell(list(real.values())), _mean_cell(list(null.values())),
                      _paired(real, null), num(scores[label], ".3f")])
     chosen = max(scores, key=scores.get)
-    rule = {"name": "madam_loggrid", **_variants()[chosen]}
-    conds = [_condition(f"chosen: {chosen}", rule, confirm),
-             _condition(f"chosen: {chosen}, independent null", {**rule, "null": "independent"}, confirm)]
+    rule = {"name": "madam_loggrid", **size.variant_table()[chosen]}
+    conds = [_condition(f"chosen: {chosen}", rule, confirm, size),
+             _condition(f"chosen: {chosen}, independent null", {**rule, "null": "independent"}, confirm, size)]
     _, conf = _run("song-madam-confirm", conds, args)
     real = {r["seed"]: r["auc"] for r in conf.get(f"chosen: {chosen}", []) if "auc" in r}
     null = {r["seed"]: r["auc"] for r in conf.get(f"chosen: {chosen}, independent null", []) if "auc" in r}
@@ -470,15 +472,15 @@ def part_variants(args: Any) -> tuple[list[str], dict[str, Any]]:
                    "confirmation": {"auc": real, "null_auc": null}}
 
 
-def part_levels(args: Any) -> tuple[list[str], dict[str, Any]]:
+def part_levels(args: Any, size: Size) -> tuple[list[str], dict[str, Any]]:
     seeds = [0] if args.quick else [0, 1, 2]
-    _, groups = _run("song-levels", level_conditions(seeds), args)
+    _, groups = _run("song-levels", level_conditions(seeds, size), args)
     rows, out = [], {}
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for i, ratio in enumerate(_ratios()):
+    for i, ratio in enumerate(size.ratios):
         means = []
-        for lv in _levels():
+        for lv in size.levels:
             runs = groups.get(f"Madam grid: {lv} levels over {ratio:g}x", [])
             a = [r["auc"] for r in runs if "auc" in r]
             means.append(float(np.mean(a)) if a else math.nan)
@@ -487,7 +489,7 @@ def part_levels(args: Any) -> tuple[list[str], dict[str, Any]]:
                          _mean_cell([r["head"].get("entropy_bits") for r in runs
                                      if r["head"].get("entropy_bits") is not None], ".2f")])
             out[f"{lv}@{ratio:g}"] = a
-        ax.plot(_levels(), means, "o-", color=f"C{i}", label=f"range {ratio:g}x")
+        ax.plot(size.levels, means, "o-", color=f"C{i}", label=f"range {ratio:g}x")
     ax.axvline(26, color="k", ls=":", lw=1, label="26 levels (Bartol et al. 2015)")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("levels")
@@ -506,8 +508,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = study_parser(__doc__, "song_plasticity", quick_help="2 s runs, one seed")
     ap.add_argument("--part", choices=("factorial", "variants", "levels", "all"), default="all")
     args = ap.parse_args(argv)
-    global _quick
-    _quick = args.quick
+    size = QUICK if args.quick else FULL
     args.out_dir = report_dir(args, "song_plasticity")
     t0 = time.perf_counter()
     seeds = [0] if args.quick else SEEDS
@@ -516,8 +517,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     summary: dict[str, Any] = {"quick": args.quick, "criteria": CRITERIA}
     parts = ("factorial", "variants", "levels") if args.part == "all" else (args.part,)
     for part in parts:
-        md, s = {"factorial": lambda: part_factorial(args, seeds), "variants": lambda: part_variants(args),
-                 "levels": lambda: part_levels(args)}[part]()
+        md, s = {"factorial": lambda: part_factorial(args, seeds, size), "variants": lambda: part_variants(args, size),
+                 "levels": lambda: part_levels(args, size)}[part]()
         lines += md
         summary.update(s)
     lines += [f"Wall time of this invocation: {(time.perf_counter() - t0) / 60:.1f} min (finished runs are "
