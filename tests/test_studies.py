@@ -101,6 +101,19 @@ def test_song_plasticity_quick(tmp_path: Path) -> None:
         assert (tmp_path / "out" / name).is_file(), name
 
 
+@pytest.mark.slow
+@pytest.mark.brian2
+def test_ei_plasticity_quick(tmp_path: Path) -> None:
+    """The E/I study at its test size (six 2 s runs of the 1000-neuron network in runtime mode)."""
+    study, out = _run_quick("ei_plasticity", tmp_path)
+    assert not out["failed"]
+    assert {"additive, start constant", "madam_loggrid, sign null"} <= set(out)
+    for label in ("additive, start constant", "madam_loggrid, start loguniform"):
+        parts = out[label]["parts"]
+        assert set(parts) == {"EE", "IE"} and parts["EE"][0]["n_synapses"] > parts["IE"][0]["n_synapses"]
+    assert (tmp_path / "out" / "README.md").is_file()
+
+
 @pytest.mark.brian2
 def test_pair_precision_quick(tmp_path: Path) -> None:
     study, out = _run_quick("pair_precision", tmp_path)
