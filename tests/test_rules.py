@@ -360,3 +360,16 @@ def test_param_groups_splits_synapses_from_biases() -> None:
     assert groups[1]["rule"] == "additive" and groups[1]["lr"] == 1e-3
     assert any(p is model[0].size for p in groups[0]["params"])
     assert groups[0].get("rule") is None and "lr" not in groups[0]  # the synapse group keeps the defaults
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_a_zero_dimensional_parameter_steps_like_any_other(name: str) -> None:
+    """A learnable scalar (snnTorch's ``beta``) in the synapse group: no crash, and it moves."""
+    p = torch.nn.Parameter(torch.tensor(0.9))
+    q = torch.nn.Parameter(torch.rand(3, 2, generator=_gen()) + 0.1)
+    opt = OPTIMIZERS[name]([p, q])
+    for _ in range(5):
+        opt.zero_grad()
+        (p * q).sum().backward()
+        opt.step()
+    assert p.shape == () and torch.isfinite(p).all() and float(p.detach()) != 0.9

@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
 import torch
 from torch.optim import SGD, Adam, Optimizer
 
@@ -188,9 +189,10 @@ class QuantizedSGD(Optimizer):
                 state["seed"] = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator))
                 if group["grid"] == "log":
                     lg = self._log_grid(group, state)
-                    k = torch.from_numpy(lg.encode(p.detach().double().cpu().numpy()).astype("int64"))
+                    k = torch.from_numpy(np.asarray(lg.encode(p.detach().double().cpu().numpy()), dtype=np.int64))
+                    k = k.reshape(p.shape)  # 0-d parameters too
                     state["level"] = k.to(device=p.device, dtype=C.torch_level_dtype(group["levels"]))
-                    p.copy_(torch.from_numpy(lg.decode(k.numpy())).to(p))
+                    p.copy_(torch.as_tensor(np.asarray(lg.decode(k.numpy()))).reshape(p.shape).to(p))
                     continue
                 delta = state["w_max"] / (group["levels"] - 1)
                 k = torch.floor(p.double() / delta + NEAREST_OFFSET).clamp_(0, group["levels"] - 1)

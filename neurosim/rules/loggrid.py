@@ -182,7 +182,7 @@ class LogGridMadam(Optimizer):
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self._generator))
         if group["init"] == "encode":
             level = grid.encode(p.detach().abs().double().cpu().numpy(), rounding="nearest")
-            level = torch.from_numpy(level).to(p.device)
+            level = torch.from_numpy(np.asarray(level)).reshape(p.shape).to(p.device)  # 0-d too
         else:
             level = torch.randint(0, spec.levels, p.shape, generator=self._generator).to(p.device)
         sign = torch.where(p >= 0, 1.0, -1.0).to(p.dtype)
