@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
              f"FP32 Madam: {num(m_ref.mean, '.1f')} % test accuracy ({m_ref.label}"
              + (f": {num(m_ref.lo, '.1f')} to {num(m_ref.hi, '.1f')}" if m_ref.kind == "t" else "") + ").", "",
              table(["range", "levels", "bits", "test accuracy (%) [min, max]",
-                    "paired difference to FP32 Madam (pp)", "level entropy (bits, mean over layers)",
+                    "paired difference to FP32 Madam (pp)", "level entropy (bits, mean over layers and E/I parts)",
                     f"within {MARGIN_PP:g} pp"], rows), "",
              "Smallest level count that suffices: " + ", ".join(
                  f"{r:g}x: {smallest.get(r, 'none')}" for r in ratios) + ".", "",

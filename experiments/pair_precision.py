@@ -149,11 +149,15 @@ def main(argv: list[str] | None = None) -> dict:
             pairs[r["label"]] = (a, b)
 
     def cell(label: str, key: str, spec: str) -> str:
-        vals = [x[key] for x in per.get(label, []) if math.isfinite(x[key])]
+        allv = [x[key] for x in per.get(label, [])]
+        vals = [v for v in allv if math.isfinite(v)]
+        inf = sum(1 for v in allv if v == math.inf)
+        note = f"; infinite on {inf}/{len(allv)} seeds" if inf else ""
         if not vals:
-            return "-"
+            return f"infinite ({inf}/{len(allv)} seeds)" if inf else "-"
         iv = over_seeds(vals)
-        return num(iv.mean, spec) + (f" [{num(min(vals), spec)}, {num(max(vals), spec)}]" if len(vals) > 1 else "")
+        return num(iv.mean, spec) + (f" [{num(min(vals), spec)}, {num(max(vals), spec)}]" if len(vals) > 1 else "") \
+            + note
 
     rows = [[label, len(per[label]), cell(label, "median_pair_cv", ".3g"), cell(label, "n_distinguishable_60x", ".3g"),
              cell(label, "pairs_used", ".0f"), cell(label, "pairs_at_bound", ".0f"),

@@ -208,6 +208,7 @@ def read_run(r: dict[str, Any]) -> dict[str, Any]:
     snaps = [snapshot.load(p) for p in rd.snapshot_paths()]
     sizes = [s.projections["input"].size.astype(np.float64) for s in snaps]
     out: dict[str, Any] = {"seed": r["seed"], "final": r["final"], "head": r["parts"].get("input", {}),
+                           "group": group,
                            "times": [float(s.meta["time"]) for s in snaps], "sizes": sizes,
                            "rate_bins": act["rate_bins_hz"] if "rate_bins_hz" in act.files else None,
                            "rate_bin_s": float(act["rate_bin_s"]) if "rate_bin_s" in act.files else None}
@@ -368,9 +369,9 @@ def sizes_figure(groups: dict[str, list[dict[str, Any]]], labels: list[str], pat
     for ax, label in zip(axes.ravel(), labels, strict=False):
         r = groups[label][0]
         s = r["sizes"][-1] / w_max
-        n_corr = int(round(FRACTION * s.size))
-        ax.hist(np.clip(s[n_corr:], 1e-4, 1), bins=edges, color="0.5", label="rest")
-        ax.hist(np.clip(s[:n_corr], 1e-4, 1), bins=edges, color="C3", alpha=0.7, label="correlated")
+        g = r["group"]
+        ax.hist(np.clip(s[~g], 1e-4, 1), bins=edges, color="0.5", label="rest")
+        ax.hist(np.clip(s[g], 1e-4, 1), bins=edges, color="C3", alpha=0.7, label="correlated")
         ax.set_xscale("log")
         ax.set_title(f"{label} (seed {r['seed']})", fontsize=7)
     for ax in axes.ravel()[len(labels):]:
@@ -498,10 +499,19 @@ def part_levels(args: Any, size: Size) -> tuple[list[str], dict[str, Any]]:
     fig.tight_layout()
     save_figure(fig, args.out_dir / "levels", tight=False)
     plt.close(fig)
-    lines = ["## How many levels", "", f"Madam on the grid, seeds {seeds[0]}-{seeds[-1]}, same setup.", "",
+    verdict = []
+    for ratio in size.ratios:  # the smallest count from which every larger one is within 0.02 of the most levels
+        means = {lv: np.mean(out.get(f"{lv}@{ratio:g}") or [math.nan]) for lv in size.levels}
+        top = means[max(size.levels)]
+        ok = [abs(means[lv] - top) <= 0.02 for lv in size.levels]
+        first = next((k for k in range(len(ok)) if all(ok[k:])), None)
+        verdict.append(f"{ratio:g}x: {size.levels[first] if first is not None else 'none'}")
+    lines = ["## How many levels", "", f"Madam on the grid, seeds {seeds[0]}-{seeds[-1]}, same setup. Smallest level "
+             f"count from which every larger count's mean AUC is within 0.02 of {max(size.levels)} levels': "
+             + ", ".join(verdict) + ".", "",
              table(["range", "levels", "AUC", "size ratio", "level entropy (bits)"], rows), "",
              "![AUC against level count](levels.png)", ""]
-    return lines, {"levels": out}
+    return lines, {"levels": out, "smallest_sufficient": verdict}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -237,3 +237,11 @@ def test_song_with_a_correlated_group_traces_and_loguniform_start() -> None:
     assert r.info["rate_bins_hz"].size == 2
     with pytest.raises(ValueError, match="pregenerated"):
         run_song(rule, duration=1 * second, progress=False, correlated_fraction=0.2, correlation=0.2)
+
+
+def test_the_correlated_group_follows_the_inputs_when_each_has_two_synapses() -> None:
+    r = run_song(make_rule("additive"), duration=0.2 * second, snapshot_every=0.1 * second, progress=False,
+                 n_inputs=100, duplicate=True, inputs="pregenerated", correlated_fraction=0.2, correlation=0.2)
+    pre = r.snapshots[-1][1]["input"].pre
+    np.testing.assert_array_equal(r.info["groups"]["correlated"], pre < 20)
+    assert r.info["groups"]["correlated"].sum() == 40  # both synapses of each of the 20 inputs

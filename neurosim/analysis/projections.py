@@ -68,8 +68,8 @@ def choose(snap: Any, projections: Sequence[str] | None) -> list[str]:
 def _column_signs(p: Any) -> np.ndarray | None:
     """The sign of each column of a dense ``(post, pre)`` projection whose columns each have one sign."""
     sign = np.asarray(p.sign)
-    if sign.ndim != 2 or p.pre is not None:
-        return None
+    if sign.ndim != 2 or p.pre is not None or sign.shape[0] < 2:
+        return None  # one postsynaptic row cannot tell a Dale layer from signed weights
     col = sign[0]
     return col if np.all(sign == col[None, :]) and np.all(col != 0) else None
 

@@ -12,8 +12,8 @@ distance on sizes with an atom at 0 would mix the two questions.
 
 :func:`compare_starts` returns, per time, ``D``, its threshold and both silent fractions;
 ``reached_at`` is the first time from which ``D`` stays below the threshold (and the
-silent fractions within ``silent_tolerance``). Synapses of one run share inputs and
-output, so the permutation threshold treats them as exchangeable; it is a criterion
+silent fractions within ``silent_tolerance``) for at least two snapshots, the last
+included. Synapses of one run share inputs and output, so the permutation threshold treats them as exchangeable; it is a criterion
 written down in advance, not an exact test.
 """
 
@@ -86,7 +86,8 @@ class Stationarity:
 
 CRITERION = (f"two starts have converged when the KS distance between their positive sizes stays below the "
              f"95th percentile of the distance between random splits of the two pooled ({N_PERM} permutations), "
-             f"and their silent fractions stay within {SILENT_TOLERANCE}, from that time to the end")
+             f"and their silent fractions stay within {SILENT_TOLERANCE}, from that time to the end (at least two "
+             "snapshots)")
 
 
 def compare_starts(times: Sequence[float], sizes_a: Sequence[np.ndarray], sizes_b: Sequence[np.ndarray], *,
@@ -109,5 +110,6 @@ def compare_starts(times: Sequence[float], sizes_a: Sequence[np.ndarray], sizes_
     ok = (ks_a <= thr_a) & (np.abs(sa_a - sb_a) <= silent_tolerance)
     t = np.asarray(times, np.float64)
     bad = np.flatnonzero(~ok)
-    reached = float(t[0]) if bad.size == 0 else (float(t[bad[-1] + 1]) if bad[-1] + 1 < t.size else math.nan)
+    # reached from the first time after the last failure, if at least two snapshots pass after it
+    reached = float(t[0]) if bad.size == 0 else (float(t[bad[-1] + 1]) if bad[-1] + 2 < t.size else math.nan)
     return Stationarity(t, ks_a, thr_a, sa_a, sb_a, reached, level)

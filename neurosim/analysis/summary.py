@@ -211,7 +211,11 @@ def _fit_sigma_ci(fit: FitReport, sizes: np.ndarray, pooled: P.Pooled, rounding:
 # ============================================================== dynamics of one part
 def part_dynamics(pieces: Sequence[P.Piece], snapshots: Sequence[Any], traces: Any = None, *, n_boot: int = 100,
                   seed: int = 0) -> tuple[IntervalScaling | None, str | None]:
-    """Size changes of one part at every interval: from its traces, else from its snapshots."""
+    """Size changes of one part at every interval: from its traces, else from its snapshots.
+
+    From snapshots, only grid end levels are excluded as bounds (a float rule's clips are not
+    recorded in a snapshot); the traces carry the rule's clips (:attr:`ProjectionTrace.bounds`).
+    """
     if traces is not None and all(pc.name in traces.projections for pc in pieces):
         cols, at, bounds, unit = [], [], [], traces.unit
         for pc in pieces:

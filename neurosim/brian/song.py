@@ -252,7 +252,7 @@ def run_song(
         # the same expected drive: halved for two synapses per input, over p for release probability p
         default_w_max = (SONG_W_MAX / 2 if duplicate else SONG_W_MAX) / release_probability
         S = rule.synapses(source, neuron, delivery="ge_post += w", w_max=default_w_max, sign=1,
-                          name="song_synapses", input_rate=c["input_rate"],
+                          name="song_synapses", input_rate=c["input_rate"] * release_probability,
                           release_probability=release_probability)
         S.connect(j="0", n=2 if duplicate else 1)
         if pair_start == "identical":  # the same size for both synapses of input i (a function of i only)
@@ -287,6 +287,7 @@ def run_song(
             keep = idx < n_r
             in_i, in_t = idx[keep], times[keep]
         w_max = float(np.asarray(S.namespace["w_max"]))
+        pre_index = np.asarray(S.i[:])  # synapses are ordered input by input (two per input with duplicate)
         traces = tracer.finish({"input": 1}, {"input": size_bounds(rule, w_max)})
     raster_i = np.concatenate([in_i.astype(np.int64), -np.ones(out_t.size, np.int64)])
     raster_t = np.concatenate([in_t, out_t])
@@ -300,7 +301,7 @@ def run_song(
     metrics.update(level_metrics(snaps, "input"))
     if getattr(rule, "interval", None) is not None:
         metrics["n_updates"] = float(int(dur_s / float(rule.interval)) + 1)
-    groups = {"correlated": np.arange(n_syn) % n_inputs < n_corr} if n_corr else {}
+    groups = {"correlated": pre_index < n_corr} if n_corr else {}
     if groups:
         from neurosim.analysis.selectivity import auc
 

@@ -202,6 +202,9 @@ class QuantizedSGD(Optimizer):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """As ``Optimizer.load_state_dict``, keeping levels and counters integer (torch casts them)."""
         C.load_state_dict_exact(self, state_dict)
+        for group in self.param_groups:  # checkpoints from before the log grid existed
+            group.setdefault("grid", "uniform")
+            group.setdefault("ratio", 60.0)
         for p, state in self.state.items():
             state.setdefault("nonfinite", C.counter(p.device))
             if "level" in state:
