@@ -13,8 +13,8 @@ distance on sizes with an atom at 0 would mix the two questions.
 :func:`compare_starts` returns, per time, ``D``, its threshold and both silent fractions;
 ``reached_at`` is the first time from which ``D`` stays below the threshold (and the
 silent fractions within ``silent_tolerance``) for at least two snapshots, the last
-included. Synapses of one run share inputs and output, so the permutation threshold treats them as exchangeable; it is a criterion
-written down in advance, not an exact test.
+included. Synapses of one run share inputs and output, so the permutation threshold
+treats them as exchangeable; it is a criterion written down in advance, not an exact test.
 """
 
 from __future__ import annotations
