@@ -216,13 +216,17 @@ def test_sweep_workers_key_is_read_and_checked(tmp_path: Path, capsys) -> None:
     _one_error_line(err, "workers", "many")
 
 
-def test_a_network_too_big_for_memory_is_refused_at_once(tmp_path: Path, capsys) -> None:
-    t0 = time.perf_counter()
-    code, _, err = _run(capsys, "run", str(_base(tmp_path)), "--runs", str(tmp_path / "r"),
-                        "--set", "network.hidden=[2000000000]")
+@pytest.mark.parametrize("config, setting", [
+    (None, "network.hidden=[2000000000]"),
+    ("experiments/configs/song.toml", "network.n_inputs=2000000000"),
+    ("experiments/configs/ei.toml", "network.n_e=2000000")])
+def test_a_network_too_big_for_memory_is_refused_before_anything_is_built(tmp_path: Path, capsys, config,
+                                                                          setting: str) -> None:
+    path = _base(tmp_path) if config is None else Path(__file__).resolve().parents[1] / config
+    code, _, err = _run(capsys, "run", str(path), "--runs", str(tmp_path / "r"), "--set", setting)
     assert code == EXIT_USAGE
     _one_error_line(err, "network", "GiB", "available")
-    assert time.perf_counter() - t0 < 30  # refused before allocating (not a timing target: 16 GB took 47 s)
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())  # nothing half-written
 
 
 def test_extreme_ratio_and_empty_validation_split_are_named(tmp_path: Path, capsys) -> None:
@@ -237,6 +241,10 @@ def test_extreme_ratio_and_empty_validation_split_are_named(tmp_path: Path, caps
     code, _, err = _run(capsys, "run", str(tmp_path / "c.toml"), "--runs", str(tmp_path / "r"))
     assert code == EXIT_USAGE
     _one_error_line(err, "val_fraction", "no validation samples")
+    code, _, err = _run(capsys, "run", str(tmp_path / "c.toml"), "--runs", str(tmp_path / "r"),
+                        "--set", "task.val_fraction=0")
+    assert code == EXIT_USAGE
+    _one_error_line(err, "test_fraction", "no test samples")
 
 
 def test_report_on_an_unfinished_run_says_so(tmp_path: Path, capsys) -> None:
@@ -348,7 +356,10 @@ def test_report_on_damaged_files_is_one_line(tmp_path: Path, capsys, damage: str
         _one_error_line(err, target.name)
 
 
-def test_damaged_checkpoint_is_named_and_the_user_chooses(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("policy, logged", [("previous", "resuming from checkpoint.prev.pt"),
+                                            ("scratch", "starting from scratch")])
+def test_damaged_checkpoint_is_named_and_the_user_chooses(tmp_path: Path, capsys, policy: str,
+                                                          logged: str) -> None:
     base = _base(tmp_path)
     runs = tmp_path / "runs"
     env = {**os.environ, "NEUROSIM_TEST_KILL_AT": "2:3"}
@@ -363,9 +374,9 @@ def test_damaged_checkpoint_is_named_and_the_user_chooses(tmp_path: Path, capsys
     assert code == EXIT_USAGE
     _one_error_line(err, "checkpoint.pt", "--bad-checkpoint previous", "--bad-checkpoint scratch")
     assert not (rd / "DONE").exists()
-    code, out, _ = _run(capsys, *args, "--bad-checkpoint", "scratch")
+    code, out, _ = _run(capsys, *args, "--bad-checkpoint", policy)
     assert code == 0 and out.startswith("finished")
-    assert "starting from scratch" in (rd / "run.log").read_text()
+    assert logged in (rd / "run.log").read_text()
 
 
 # ---------------------------------------------------------------- processes and files

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import math
 
+import brian2 as b2
 import numpy as np
 import pytest
+from brian2 import Hz, ms
 
-b2 = pytest.importorskip("brian2")
-from brian2 import Hz, ms  # noqa: E402
-
-from neurosim.analysis.selectivity import auc, selection_time, size_ratio  # noqa: E402
-from neurosim.lns import LogGrid  # noqa: E402
-from neurosim.rules.spec import MadamSpec  # noqa: E402
-from neurosim.rules.stdp import RULES, make_rule  # noqa: E402
+from neurosim.analysis.selectivity import auc, selection_time, size_ratio
+from neurosim.lns import LogGrid
+from neurosim.rules.spec import MadamSpec
+from neurosim.rules.stdp import RULES, make_rule
 
 pytestmark = pytest.mark.brian2
 

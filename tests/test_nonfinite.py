@@ -91,13 +91,8 @@ def test_every_optimizer_and_path_survives_hostile_gradients() -> None:
     assert proc.stdout.strip().endswith("ok")
 
 
-@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("fused", [pytest.param(True, marks=pytest.mark.fused), False])
 def test_nan_gradient_leaves_loggrid_weights_on_the_grid_and_counts(fused: bool) -> None:
-    if fused:
-        from neurosim.rules import _fused
-
-        if not _fused.available():
-            pytest.skip("fused kernels unavailable (the property test fails under CI then)")
     torch.manual_seed(0)
     p = torch.nn.Parameter(torch.randn(30, 20))
     opt = LogGridMadam([p], fused=fused)
@@ -136,11 +131,8 @@ def test_counters_survive_a_state_dict_round_trip_exactly() -> None:
             assert not state["level"].is_floating_point()
 
 
+@pytest.mark.fused
 def test_state_loaded_from_another_model_is_refused_not_read_out_of_bounds() -> None:
-    from neurosim.rules import _fused
-
-    if not _fused.available():
-        pytest.skip("fused kernels unavailable")
     a, b = torch.nn.Parameter(torch.randn(4, 4)), torch.nn.Parameter(torch.randn(40, 40))
     opt_a, opt_b = LogGridMadam([a]), LogGridMadam([b])
     opt_b.load_state_dict(opt_a.state_dict())  # torch checks the group sizes, not the shapes

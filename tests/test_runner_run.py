@@ -78,6 +78,10 @@ def test_run_writes_a_complete_directory_and_skips_when_done(tmp_path: Path, cap
         "epoch-00000.npz", "epoch-00002.npz", "epoch-00004.npz"]
     prov = json.loads((rd / "provenance.json").read_text())
     assert prov["threads"] == 1 and prov["torch"] and prov["numpy"]
+    from neurosim.rules import _fused
+
+    # the path the optimizer's steps took, not only whether the kernels could be built
+    assert prov["optimizer_path"] == ("fused" if _fused.available() else "eager")
     rows = [json.loads(line) for line in (rd / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [0, 1, 2, 3, 4]
     assert rows[-1]["val_accuracy"] > rows[0]["val_accuracy"]

@@ -178,6 +178,13 @@ def use_fused(params: list[torch.Tensor], grads: list[torch.Tensor], fused: bool
     return False
 
 
+def kernel_path(params: list[torch.Tensor], fused: bool | None, foreach: bool | None) -> str:
+    """The path a step over ``params`` takes: ``"fused"`` (the C kernels), ``"foreach"`` or ``"eager"``."""
+    if use_fused(params, params, fused):
+        return "fused"
+    return "foreach" if use_foreach(params, foreach) else "eager"
+
+
 def check_fused_state(p: torch.Tensor, v: torch.Tensor, *, level: torch.Tensor | None = None,
                       table: torch.Tensor | None = None, top: int = 0) -> None:
     """Refuse state the C kernels would read out of bounds (e.g. loaded from another model)."""

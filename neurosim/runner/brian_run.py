@@ -22,6 +22,34 @@ def make_rule(config: dict[str, Any]) -> Any:
     return checked("rule", lambda k, v: check_brian_rule(v), config["rule"])
 
 
+def check_memory(config: dict[str, Any]) -> None:
+    """Refuse, before Brian2 builds anything, a network that would not fit in memory.
+
+    Counts synapses, neurons and (Song setup, ``inputs = "pregenerated"``) the input spikes
+    drawn in advance; see :mod:`neurosim.runner.memory` for the bytes each is given.
+    """
+    from neurosim.runner import memory as M
+
+    net, tr = config["network"], config["train"]
+    if net["kind"] == "brian_song":
+        from neurosim.brian.song import song_constants
+
+        n = net["n_inputs"]
+        synapses = n * (2 if net["duplicate"] else 1)
+        neurons = n + 1
+        rate = float(song_constants()["input_rate"])  # Hz
+        spikes = n * rate * tr["duration"] if net["inputs"] == "pregenerated" else 0.0
+    else:
+        from neurosim.brian.ei import ei_constants
+
+        neurons = net["n_e"] + net["n_i"]
+        synapses = ei_constants()["p_connect"] * neurons**2
+        spikes = 0.0
+    need = M.BYTES_PER_SYNAPSE * synapses + M.BYTES_PER_NEURON * neurons + M.BYTES_PER_SPIKE * spikes
+    M.refuse_if_too_big(need, f"{synapses:.3g} synapses, {neurons:.3g} neurons and {spikes:.3g} "
+                              "pregenerated input spikes")
+
+
 def simulate(config: dict[str, Any], rule: Any, rundir: RunDir, *, progress: bool = True,
              threads: int = 0) -> dict[str, Any]:
     """Run the network, write snapshots and metrics; return the final metrics.

@@ -47,6 +47,7 @@ def check(config: dict[str, Any]) -> Any:
     if config["network"]["kind"] in BRIAN_NETWORKS:
         from neurosim.runner import brian_run
 
+        brian_run.check_memory(config)
         return brian_run.make_rule(config)
     from neurosim.runner import torch_run
 
@@ -168,7 +169,12 @@ def execute(config: dict[str, Any], root: str | os.PathLike[str] = "runs", *, pr
         if rundir.done:  # another process finished it while this one was building
             return RunOutcome(rundir.path, False, rundir.result().get("final", {}))
         rundir.create(config)
-        rundir.write_provenance(threads)
+        if brian:
+            rundir.write_provenance(threads)
+        else:
+            from neurosim.runner.torch_run import optimizer_path
+
+            rundir.write_provenance(threads, {"optimizer_path": optimizer_path(built.optimizer)})
         rundir.log(f"start {rundir.path.name}")
         t0 = time.perf_counter()
         if brian:

@@ -29,6 +29,7 @@ from torch import nn
 
 from neurosim import snapshot as snap
 from neurosim.runner.config import CLASSIFICATION_TASKS, ConfigError
+from neurosim.runner.memory import BYTES_PER_WEIGHT, refuse_if_too_big
 from neurosim.runner.rundir import RunDir
 
 
@@ -48,6 +49,21 @@ class Setup:
     data: Any = None  # ClassificationData
     task: Any = None  # CognitiveTask
     generators: dict[str, torch.Generator] = field(default_factory=dict)
+
+
+def optimizer_path(opt: torch.optim.Optimizer) -> str:
+    """Which path the optimizer's steps take, for the run's provenance: ``"fused"``, ``"foreach"``
+    or ``"eager"`` for neurosim's rules (per parameter group, joined by ``+`` where they differ),
+    ``"torch"`` for torch's own optimizers (torch picks its path itself)."""
+    from neurosim.rules import _common as C
+
+    paths = []
+    for group in opt.param_groups:
+        if "fused" not in group or not group["params"]:
+            paths.append("torch")
+            continue
+        paths.append(C.kernel_path(list(group["params"]), group["fused"], group.get("foreach")))
+    return "+".join(dict.fromkeys(paths)) or "none"
 
 
 def _seed_from(*parts: int) -> int:
@@ -75,26 +91,6 @@ def _keyed(key: str, fn: Callable[[], Any]) -> Any:
         raise ConfigError(key, msg) from None
 
 
-#: Bytes per weight a training run holds: the float32 weight, its gradient, up to two
-#: optimizer states (Adam), a level or sign, and slack for temporaries.
-BYTES_PER_WEIGHT = 24
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (``MemAvailable``), or ``None`` if unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def _check_memory(kind: str, n_in: int, n_out: int, net: dict[str, Any], batch: int) -> None:
     """Refuse, before anything is allocated, a network whose training would not fit in memory."""
     widths = [net["n_rec"]] if kind == "rnn" else list(net.get("hidden", [128]))
@@ -103,11 +99,7 @@ def _check_memory(kind: str, n_in: int, n_out: int, net: dict[str, Any], batch: 
     if kind == "rnn":
         weights += net["n_rec"] ** 2
     need = BYTES_PER_WEIGHT * weights + 4 * batch * sum(dims) * net.get("steps", 1)
-    have = available_memory()
-    if have is not None and need > have:
-        raise ConfigError("network", f"needs about {need / 2**30:.1f} GiB for {weights:.3g} weights (weights, "
-                                     f"gradients, optimizer state), more than the {have / 2**30:.1f} GiB "
-                                     "available on this machine")
+    refuse_if_too_big(need, f"{weights:.3g} weights (weights, gradients, optimizer state)")
 
 
 def prepare(config: dict[str, Any]) -> Setup:
