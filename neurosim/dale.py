@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from neurosim import validate as V
+
 __all__ = ["DaleLinear", "ei_signs"]
 
 
@@ -25,10 +27,8 @@ def ei_signs(n: int, inhibitory_fraction: float = 0.2, *, excitatory_first: bool
     in Song et al. 2016); otherwise the assignment is a random permutation drawn
     from ``generator``. Returns a float tensor of shape ``(n,)``.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n: must be an integer >= 1, got {n!r}")
-    if not 0.0 <= inhibitory_fraction <= 1.0:
-        raise ValueError(f"inhibitory_fraction: must be in [0, 1], got {inhibitory_fraction!r}")
+    n = V.integer("n", n, ge=1)
+    inhibitory_fraction = V.real("inhibitory_fraction", inhibitory_fraction, ge=0.0, le=1.0)
     n_exc = int(round(n * (1.0 - inhibitory_fraction)))
     signs = torch.cat([torch.ones(n_exc), -torch.ones(n - n_exc)])
     if not excitatory_first:
@@ -69,10 +69,8 @@ class DaleLinear(nn.Module):
         pre_sign = torch.as_tensor(pre_sign, dtype=torch.float32).flatten()
         if pre_sign.numel() == 0 or not bool(((pre_sign == 1) | (pre_sign == -1)).all()):
             raise ValueError("pre_sign: must be a non-empty vector of +1 / -1")
-        if isinstance(out_features, bool) or not isinstance(out_features, int) or out_features < 1:
-            raise ValueError(f"out_features: must be an integer >= 1, got {out_features!r}")
-        if not (math.isfinite(gain) and gain > 0):
-            raise ValueError(f"gain: must be a finite number > 0, got {gain!r}")
+        out_features = V.integer("out_features", out_features, ge=1)
+        gain = V.real("gain", gain, gt=0.0)
         in_features = pre_sign.numel()
         self.in_features, self.out_features = in_features, out_features
         self.register_buffer("sign", pre_sign.view(1, in_features))

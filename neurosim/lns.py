@@ -31,6 +31,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from neurosim import validate as V
+
 Rounding = Literal["nearest", "stochastic"]
 ROUNDINGS: tuple[str, ...] = ("stochastic", "nearest")
 #: Nearest rounding is ``floor(x + NEAREST_OFFSET)`` (ties round up) in every back end.
@@ -50,11 +52,7 @@ def level_dtype(levels: int) -> np.dtype:
     because torch's ``uint16`` tensors lack most arithmetic and indexing; hence at most
     :data:`MAX_LEVELS` levels.
     """
-    if levels <= 256:
-        return np.dtype(np.uint8)
-    if levels <= MAX_LEVELS:
-        return np.dtype(np.int16)
-    raise ValueError(f"levels: must be <= {MAX_LEVELS}, got {levels}")
+    return np.dtype(np.uint8 if V.integer("levels", levels, ge=2, le=MAX_LEVELS) <= 256 else np.int16)
 
 
 @dataclass(frozen=True)
@@ -84,17 +82,9 @@ class LogGrid:
     w_max: float = 1.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.levels, bool) or not isinstance(self.levels, (int, np.integer)):
-            raise ValueError(f"levels: must be an integer >= 2, got {self.levels!r}")
-        if not 2 <= self.levels <= MAX_LEVELS:
-            raise ValueError(f"levels: must be >= 2 and <= {MAX_LEVELS}, got {self.levels}")
-        if not (math.isfinite(self.ratio) and self.ratio > 1.0):
-            raise ValueError(f"ratio: must be a finite number > 1, got {self.ratio!r}")
-        if not (math.isfinite(self.w_max) and self.w_max > 0.0):
-            raise ValueError(f"w_max: must be a finite number > 0, got {self.w_max!r}")
-        object.__setattr__(self, "levels", int(self.levels))
-        object.__setattr__(self, "ratio", float(self.ratio))
-        object.__setattr__(self, "w_max", float(self.w_max))
+        object.__setattr__(self, "levels", V.integer("levels", self.levels, ge=2, le=MAX_LEVELS))
+        object.__setattr__(self, "ratio", V.real("ratio", self.ratio, gt=1.0))
+        object.__setattr__(self, "w_max", V.real("w_max", self.w_max, gt=0.0))
 
     # ------------------------------------------------------------------ presets
     @classmethod
@@ -117,18 +107,14 @@ class LogGrid:
         Bernstein et al. (2020), NeurIPS, Table 2: 12 bits at 0.001 (spans
         ``exp(4.095) = 60x``), 10 bits at 0.005, 8 bits at 0.01.
         """
-        if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or bits < 1:
-            raise ValueError(f"bits: must be an integer >= 1, got {bits!r}")
-        return cls.from_step(2 ** int(bits), step, w_max)
+        return cls.from_step(2 ** V.integer("bits", bits, ge=1), step, w_max)
 
     @classmethod
     def from_step(cls, levels: int, step: float, w_max: float = 1.0) -> LogGrid:
         """``levels`` levels spaced ``step`` apart in natural log."""
-        if not (math.isfinite(step) and step > 0.0):
-            raise ValueError(f"step: must be a finite number > 0, got {step!r}")
-        if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 2:
-            raise ValueError(f"levels: must be an integer >= 2, got {levels!r}")
-        return cls(levels=int(levels), ratio=math.exp(step * (int(levels) - 1)), w_max=w_max)
+        step = V.real("step", step, gt=0.0)
+        levels = V.integer("levels", levels, ge=2, le=MAX_LEVELS)
+        return cls(levels=levels, ratio=math.exp(step * (levels - 1)), w_max=w_max)
 
     # --------------------------------------------------------------- properties
     @property
@@ -218,8 +204,7 @@ class LogGrid:
         ``levels - 1``; see the module docstring for zero/negative/NaN input.
         Returns ``int64`` levels (numpy) or ``torch.int64`` (torch).
         """
-        if rounding not in ROUNDINGS:
-            raise ValueError(f"rounding: must be one of {ROUNDINGS}, got {rounding!r}")
+        V.choice("rounding", rounding, ROUNDINGS)
         x = self.position(size)
         top = self.levels - 1
         if _is_torch(x):

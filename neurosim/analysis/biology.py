@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from neurosim import validate as V
 from neurosim.analysis import intervals, reference
 
 
@@ -163,14 +164,10 @@ def compare_with_references(
     -------
     BiologyComparison
     """
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 50:
-        raise ValueError(f"n_boot: must be an integer >= 50, got {n_boot!r}")
-    if not (0.0 < ci < 1.0):
-        raise ValueError(f"ci: must lie in (0, 1), got {ci!r}")
-    if boot_cap is not None and (
-        isinstance(boot_cap, bool) or not isinstance(boot_cap, (int, np.integer)) or boot_cap < 100
-    ):
-        raise ValueError(f"boot_cap: must be None or an integer >= 100, got {boot_cap!r}")
+    n_boot = V.integer("n_boot", n_boot, ge=50)
+    ci = V.real("ci", ci, gt=0.0, lt=1.0)
+    if boot_cap is not None:
+        boot_cap = V.integer("boot_cap", boot_cap, ge=100)
     keys = reference.with_shape() if references is None else list(references)
     shaped = reference.with_shape()
     for k in keys:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from neurosim import validate as V
 from neurosim.analysis import intervals
 from neurosim.analysis.precision import pyplot
 
@@ -212,15 +213,10 @@ def size_change_scaling(
     is undefined and appearing or vanishing synapses are a different process. Bins whose
     synapses did not change at all are dropped (``ln 0``).
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 3:
-        raise ValueError(f"n_bins: must be an integer >= 3, got {n_bins!r}")
-    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) \
-            or min_count < 3:
-        raise ValueError(f"min_count: must be an integer >= 3, got {min_count!r}")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 20:
-        raise ValueError(f"n_boot: must be an integer >= 20, got {n_boot!r}")
-    if not (0.0 < ci < 1.0):
-        raise ValueError(f"ci: must lie in (0, 1), got {ci!r}")
+    n_bins = V.integer("n_bins", n_bins, ge=3)
+    min_count = V.integer("min_count", min_count, ge=3)
+    n_boot = V.integer("n_boot", n_boot, ge=20)
+    ci = V.real("ci", ci, gt=0.0, lt=1.0)
     s0, u0 = _sizes_of(before, names, "before")
     s1, u1 = _sizes_of(after, names, "after")
     if s0.shape != s1.shape:
@@ -256,18 +252,14 @@ def size_change_scaling(
     x, y, w = np.log(center[good]), np.log(sd[good]), 2.0 * (n[good] - 1.0)
     slope, intercept, se = _wls(x, y, w)
 
-    rng = np.random.default_rng(seed)
-    boots = np.empty(n_boot)
-    m = s0k.size
-    for k in range(n_boot):
-        r = rng.integers(0, m, m)
+    def replicate(r: np.ndarray) -> float:
         nb_, sdb, cb, _ = _bin_stats(idx[r], ds[r], ls0[r], n_bins)
         g = good & (nb_ >= 3) & (sdb > 0) & np.isfinite(sdb)
         if np.count_nonzero(g) < 3:
-            boots[k] = np.nan
-            continue
-        boots[k] = _wls(np.log(cb[g]), np.log(sdb[g]), 2.0 * (nb_[g] - 1.0))[0]
-    ci_t = intervals.percentile(boots, ci)
+            return math.nan
+        return _wls(np.log(cb[g]), np.log(sdb[g]), 2.0 * (nb_[g] - 1.0))[0]
+
+    _, ci_t = intervals.bootstrap(replicate, s0k.size, n_boot, np.random.default_rng(seed), ci)
 
     bins = SizeBins(
         lo=np.exp(edges[:-1][good]),
@@ -283,9 +275,9 @@ def size_change_scaling(
         ci_level=float(ci),
         se=se,
         bins=bins,
-        n_used=int(m),
+        n_used=int(s0k.size),
         n_zero_excluded=n_zero,
-        n_unbinned=int(m - bins.count.sum()),
+        n_unbinned=int(s0k.size - bins.count.sum()),
         unit=unit,
         _s0=s0k,
         _ds=ds,
@@ -366,12 +358,9 @@ def _drift(l0: np.ndarray, l1: np.ndarray, n_boot: int, rng: np.random.Generator
     if l0.size < 10 or not l0.std() > 0:
         return math.nan, (math.nan, math.nan)
     b = float(np.polyfit(l0, d, 1)[0])
-    boots = []
-    for _ in range(n_boot):
-        r = rng.integers(0, l0.size, l0.size)
-        if l0[r].std() > 0:
-            boots.append(np.polyfit(l0[r], d[r], 1)[0])
-    return b, intervals.percentile(boots)
+    _, ci = intervals.bootstrap(lambda r: np.polyfit(l0[r], d[r], 1)[0] if l0[r].std() > 0 else math.nan,
+                                l0.size, n_boot, rng)
+    return b, ci
 
 
 def interval_scaling(time: np.ndarray, size: np.ndarray, *, at_bound: np.ndarray | None = None,

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+from neurosim import validate as V
 from neurosim.analysis import estimation as E
 from neurosim.analysis import families as F
 from neurosim.analysis import intervals
@@ -149,6 +150,12 @@ class FitReport:
     _data: E.Data | None = field(default=None, repr=False)
 
     @property
+    def data(self) -> E.Data | None:
+        """The sizes the families were fitted to (log sizes, bins and point masses; see
+        :class:`neurosim.analysis.estimation.Data`)."""
+        return self._data
+
+    @property
     def n_positive(self) -> int:
         """Number of positive sizes (point masses included)."""
         return self.n - self.n_zero
@@ -218,8 +225,7 @@ class FitReport:
         fa, fb = self._need(a), self._need(b)
         if a == b:
             raise ValueError(f"b: must differ from a, got {b!r} twice")
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha: must be in (0, 1), got {alpha!r}")
+        alpha = V.real("alpha", alpha, gt=0.0, lt=1.0)
         d = self._data
         pair = (a, b) if (a, b) in NESTED else (b, a) if (b, a) in NESTED else None
         if pair is None:
@@ -238,8 +244,7 @@ class FitReport:
             pval = float(2.0 * special.ndtr(-abs(z)))
             fav = (a if z > 0 else b) if pval < alpha else None
             return Comparison(a, b, "vuong", z, pval, fav)
-        if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
-            raise ValueError(f"n_boot: must be an integer >= 1, got {n_boot!r}")
+        n_boot = V.integer("n_boot", n_boot, ge=1)
         null, alt = pair
         lr = max(0.0, 2.0 * (self.results[alt].loglik - self.results[null].loglik))
         rng = np.random.default_rng(seed)
@@ -289,10 +294,8 @@ class FitReport:
             raise ValueError(
                 f"param: {family} has no {param!r}; allowed: {', '.join(PARAM_NAMES[family])}"
             )
-        if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 10:
-            raise ValueError(f"n_boot: must be an integer >= 10, got {n_boot!r}")
-        if not 0 < level < 1:
-            raise ValueError(f"level: must be in (0, 1), got {level!r}")
+        n_boot = V.integer("n_boot", n_boot, ge=10)
+        level = V.real("level", level, gt=0.0, lt=1.0)
         rng = np.random.default_rng(seed)
         vals = np.array(
             [E.fit(family, E.resample(self._data, rng)).params[param] for _ in range(int(n_boot))]
@@ -311,8 +314,7 @@ class FitReport:
         """
         family = self.best if family is None else family
         fit = self._need(family)
-        if isinstance(n_mc, bool) or not isinstance(n_mc, (int, np.integer)) or n_mc < 1:
-            raise ValueError(f"n_mc: must be an integer >= 1, got {n_mc!r}")
+        n_mc = V.integer("n_mc", n_mc, ge=1)
         rng = np.random.default_rng(seed)
         hits = 0
         for _ in range(int(n_mc)):
@@ -386,8 +388,7 @@ MIN_LEVELS_POINT_MASS = 8
 
 def _point_masses(pos: np.ndarray, grid: LogGrid | None, ends: str) -> tuple[np.ndarray, dict[str, int], str]:
     """Split off the sizes at the ends that are point masses; ``(rest, {where: count}, mode)``."""
-    if ends not in ENDS:
-        raise ValueError(f"ends: must be one of {', '.join(ENDS)}, got {ends!r}")
+    V.choice("ends", ends, ENDS)
     if grid is not None:
         mode = ends if ends != "auto" else ("point-mass" if grid.levels >= MIN_LEVELS_POINT_MASS else "censored")
         if mode == "censored":
@@ -461,8 +462,7 @@ def fit_sizes(
     ('lognorm', 0.5)
     """
     fams = _parse_families(families)
-    if rounding not in ROUNDINGS:
-        raise ValueError(f"rounding: must be one of {ROUNDINGS}, got {rounding!r}")
+    V.choice("rounding", rounding, ROUNDINGS)
     if grid is not None and not isinstance(grid, LogGrid):
         raise ValueError(f"grid: must be a neurosim.lns.LogGrid or None, got {type(grid).__name__}")
     try:

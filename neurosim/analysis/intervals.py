@@ -1,5 +1,7 @@
 """Intervals: percentile bootstraps over synapses, m-out-of-n scaling, and intervals over seeds.
 
+* :func:`bootstrap` - a statistic over synapses resampled with replacement, and its
+  percentile interval;
 * :func:`percentile` - the percentile interval of bootstrap replicates (Efron &
   Tibshirani 1993, ch. 13), NaN replicates dropped;
 * :func:`m_out_of_n` - an interval from a bootstrap of ``m`` of ``n`` values, its
@@ -14,13 +16,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
-__all__ = ["SeedInterval", "m_out_of_n", "over_seeds", "percentile"]
+__all__ = ["SeedInterval", "bootstrap", "m_out_of_n", "over_seeds", "percentile"]
 
 
 def percentile(replicates: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[float, float]:
@@ -31,6 +33,17 @@ def percentile(replicates: Sequence[float] | np.ndarray, level: float = 0.95) ->
         return (math.nan, math.nan)
     alpha = (1.0 - level) / 2.0
     return float(np.quantile(r, alpha)), float(np.quantile(r, 1.0 - alpha))
+
+
+def bootstrap(stat: Callable[[np.ndarray], float], n: int, n_boot: int, rng: np.random.Generator,
+              level: float = 0.95) -> tuple[np.ndarray, tuple[float, float]]:
+    """``(replicates, (lo, hi))``: ``stat(idx)`` for ``n_boot`` index sets drawn with replacement
+    from ``range(n)``, and their :func:`percentile` interval.
+
+    ``stat`` returns NaN for a replicate it cannot evaluate (dropped from the interval).
+    """
+    reps = np.array([stat(rng.integers(0, n, n)) for _ in range(int(n_boot))], dtype=np.float64)
+    return reps, percentile(reps, level)
 
 
 def m_out_of_n(estimate: float, sub_estimate: float, sub_interval: tuple[float, float], m: int, n: int

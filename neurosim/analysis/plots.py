@@ -26,7 +26,6 @@ from scipy import stats  # noqa: E402
 
 from neurosim.analysis import families as F  # noqa: E402
 from neurosim.analysis import reference  # noqa: E402
-from neurosim.analysis.tables import short  # noqa: E402
 from neurosim.files import atomic_path  # noqa: E402
 from neurosim.lns import LogGrid  # noqa: E402
 
@@ -258,7 +257,7 @@ def reference_density(key: str, centre_ln: float) -> Any:
         lx = np.log(np.asarray(x, dtype=float))
         return np.sum(w * stats.norm.pdf(lx[..., None], loc=mc, scale=s), axis=-1)
 
-    f.label = f"{short(key)}: {ref.measured} (shape, median matched)"  # type: ignore[attr-defined]
+    f.label = f"{reference.short_citation(key)}: {ref.measured} (shape, median matched)"  # type: ignore[attr-defined]
     return f
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from neurosim import validate as V
 from neurosim.analysis import reference
 
 #: Bartol et al. (2015): the 69 % discrimination criterion as a z-score.
@@ -110,8 +111,7 @@ def level_occupancy(levels: Any, n_levels: int) -> Occupancy:
     -------
     Occupancy
     """
-    if isinstance(n_levels, bool) or not isinstance(n_levels, (int, np.integer)) or n_levels < 2:
-        raise ValueError(f"n_levels: must be an integer >= 2, got {n_levels!r}")
+    n_levels = V.integer("n_levels", n_levels, ge=2)
     lv = np.asarray(levels).ravel()
     if lv.size == 0:
         raise ValueError("levels: must contain at least one level code, got an empty array")
@@ -186,8 +186,7 @@ def pair_cv(a: Any, b: Any, ddof: int = 1) -> np.ndarray:
     numpy.ndarray
         Dimensionless CV per pair (NaN where both sizes are 0).
     """
-    if ddof not in (0, 1):
-        raise ValueError(f"ddof: must be 0 or 1, got {ddof!r}")
+    V.choice("ddof", ddof, (0, 1))
     x = _finite_nonneg(a, "a")
     y = _finite_nonneg(b, "b")
     if x.shape != y.shape:
@@ -218,20 +217,15 @@ def distinguishable_sizes(cv: float, ratio: float = 60.0, z: float | None = None
     >>> round(distinguishable_sizes(0.083, 60.0), 1)
     26.3
     """
-    if not (isinstance(cv, (int, float, np.floating)) and math.isfinite(cv) and cv > 0):
-        raise ValueError(f"cv: must be a finite number > 0, got {cv!r}")
-    if not (math.isfinite(ratio) and ratio > 1):
-        raise ValueError(f"ratio: must be a finite number > 1, got {ratio!r}")
-    zz = BARTOL_Z if z is None else z
-    if not (math.isfinite(zz) and zz > 0):
-        raise ValueError(f"z: must be a finite number > 0, got {z!r}")
+    cv = V.real("cv", cv, gt=0.0)
+    ratio = V.real("ratio", ratio, gt=1.0)
+    zz = V.real("z", BARTOL_Z if z is None else z, gt=0.0)
     return float(math.log(ratio) / math.log1p(2.0 * cv * zz))
 
 
 def capacity_bits(n_sizes: float) -> float:
     """``log2(n_sizes)``: bits of a synapse with ``n_sizes`` distinguishable sizes."""
-    if not (math.isfinite(n_sizes) and n_sizes >= 1):
-        raise ValueError(f"n_sizes: must be a finite number >= 1, got {n_sizes!r}")
+    n_sizes = V.real("n_sizes", n_sizes, ge=1.0)
     return float(math.log2(n_sizes))
 
 

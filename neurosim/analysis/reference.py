@@ -109,6 +109,20 @@ class Reference:
         return all(v.verified for v in self.values.values())
 
 
+_SHORT = {
+    "bartol2015": "Bartol et al. 2015",
+    "song2005": "Song et al. 2005",
+    "dorkenwald2022": "Dorkenwald et al. 2022",
+    "samavat2024": "Samavat et al. 2024",
+    "loewenstein2011": "Loewenstein et al. 2011",
+}
+
+
+def short_citation(key: str) -> str:
+    """A reference key as an author-year citation."""
+    return _SHORT.get(key, key)
+
+
 def data_dir() -> Path:
     """Folder holding the reference TOML files.
 

@@ -90,7 +90,7 @@ def chi_square(report: Any, family: str) -> ChiSquare:
     Neighbouring bins are merged until every expected count is at least 5.
     """
     fit = report.results[family]
-    d = report._data
+    d = report.data
     if d.binned:
         q = E.level_model(family, fit.params, d)
         observed = d.counts().astype(np.float64)
@@ -181,7 +181,7 @@ def select(report: Any, *, delta_bic: float = DELTA_BIC, min_separation: float =
         dbic = report.results[best_single].bic - mix.bic
         sep = ashman_d(p)
         wmin = min(p["w1"], 1.0 - p["w1"])
-        floor = report._data.sigma_floor
+        floor = report.data.sigma_floor
         at_floor = bool(floor > 0 and min(p["sigma1"], p["sigma2"]) <= floor * (1 + 1e-3))
         checks = [(dbic >= delta_bic, f"BIC lower by {dbic:.1f} (needs >= {delta_bic:g})"),
                   (sep >= min_separation, f"Ashman's D {sep:.2f} (needs >= {min_separation:g})"),
@@ -195,7 +195,7 @@ def select(report: Any, *, delta_bic: float = DELTA_BIC, min_separation: float =
             reasons = [why for ok, why in checks if not ok]
     g = chi_square(report, chosen) if gof else None
     return Selection(chosen, best_single, dbic, sep, wmin, at_floor, reasons, g,
-                     bimodality_coefficient(report._data.log_sizes()))
+                     bimodality_coefficient(report.data.log_sizes()))
 
 
 def at_reference_size(sizes: np.ndarray, n_ref: int, *, grid: Any = None, rounding: str = "nearest",

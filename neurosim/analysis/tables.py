@@ -13,21 +13,9 @@ from typing import Any
 from neurosim.analysis import reference, selection
 from neurosim.markdown import interval, num, table
 
-__all__ = ["figure_link", "run_markdown", "runs_markdown", "short", "when"]
+__all__ = ["figure_link", "run_markdown", "runs_markdown", "when"]
 
-_SHORT = {
-    "bartol2015": "Bartol et al. 2015",
-    "song2005": "Song et al. 2005",
-    "dorkenwald2022": "Dorkenwald et al. 2022",
-    "samavat2024": "Samavat et al. 2024",
-    "loewenstein2011": "Loewenstein et al. 2011",
-}
-
-
-def short(key: str) -> str:
-    """A reference key as an author-year citation."""
-    return _SHORT.get(key, key)
-
+cite = reference.short_citation
 
 def when(snap: Any) -> str:
     """When a snapshot was taken, from its meta (``"step 120"``, ``"time 10.0"``)."""
@@ -138,20 +126,20 @@ def _reference_table(final: dict[str, Any], refs: Sequence[str]) -> str:
         ref = reference.load(key)
         if ref.shape is not None:
             ver = "yes" if all(ref.values[v].verified for v in _shape_names(ref)) else "no"
-            rows.append([short(key), ref.measured, "sigma of ln size", num(reference.sigma_ln(ref)),
+            rows.append([cite(key), ref.measured, "sigma of ln size", num(reference.sigma_ln(ref)),
                          *[_get(lambda a: num(a.biology.sigma_ln) + interval(a.biology.sigma_ci), final[lb])
                            for lb in labels], ver])
-            rows.append([short(key), ref.measured, "KS distance of ln s - median", "0",
+            rows.append([cite(key), ref.measured, "KS distance of ln s - median", "0",
                          *[_get(lambda a, k=key: num(next(r.ks for r in a.biology.rows if r.key == k)), final[lb])
                            for lb in labels], ver])
         elif key == "samavat2024":
             ver = "yes" if ref.values["bits_low"].verified and ref.values["bits_high"].verified else "no"
-            rows.append([short(key), ref.measured, "information per synapse (bits) vs occupancy entropy",
+            rows.append([cite(key), ref.measured, "information per synapse (bits) vs occupancy entropy",
                          f"{ref['bits_low']:g}-{ref['bits_high']:g}",
                          *[_get(lambda a: num(a.precision.occupancy.entropy_bits, ".2f"), final[lb]) for lb in labels],
                          ver])
         elif key == "bartol2015":
-            rows.append([short(key), ref.measured, "capacity log2(levels) (bits)", f"{ref['bits']:g} (log2 26)",
+            rows.append([cite(key), ref.measured, "capacity log2(levels) (bits)", f"{ref['bits']:g} (log2 26)",
                          *[_get(lambda a: num(a.precision.occupancy.capacity_bits, ".2f"), final[lb]) for lb in labels],
                          "yes" if ref.values["bits"].verified else "no"])
     return table(["source", "measured", "quantity", "reference", *labels, "verified"], rows)
@@ -243,8 +231,8 @@ def runs_markdown(per: dict[str, dict[str, Any]], finals: dict[str, Any], figs: 
                       "entropy bits (initial -> final)", "change-scaling slope [CI] at the headline interval",
                       "drift", "turnover"], rows))
     sam, bar = reference.load("samavat2024"), reference.load("bartol2015")
-    out.append(f"Family chosen by: {selection.RULE}. {short('samavat2024')}: {sam['bits_low']:g}-{sam['bits_high']:g} "
-               f"bits per synapse; {short('bartol2015')}: {bar['bits']:g} bits. {short('loewenstein2011')}: "
+    out.append(f"Family chosen by: {selection.RULE}. {cite('samavat2024')}: {sam['bits_low']:g}-{sam['bits_high']:g} "
+               f"bits per synapse; {cite('bartol2015')}: {bar['bits']:g} bits. {cite('loewenstein2011')}: "
                "slope 1.\n")
     out.append(figure_link(figs, prefix, "runs_panel", "final size distributions per run and part, shared axes"))
     out.append(figure_link(figs, prefix, "runs_shapes", "standardised log sizes with reference shapes"))

@@ -6,12 +6,14 @@
 * :func:`param_groups`: synapses in one group, biases in an additive one.
 """
 
+from typing import Any
+
 from neurosim.rules.additive import DaleAdam, DaleSGD, QuantizedSGD, param_groups
 from neurosim.rules.loggrid import LogGridMadam
 from neurosim.rules.madam import Madam, madam
 
 __all__ = ["DaleAdam", "DaleSGD", "LogGridMadam", "Madam", "QuantizedSGD", "fused_kernels", "madam",
-           "param_groups"]
+           "optimizer_path", "param_groups"]
 
 
 def fused_kernels() -> dict:
@@ -19,3 +21,22 @@ def fused_kernels() -> dict:
     from neurosim.rules import _fused
 
     return _fused.info()
+
+
+def optimizer_path(opt: Any) -> str:
+    """Which path an optimizer's steps take (recorded in each run's provenance).
+
+    ``"fused"`` (the C kernels), ``"foreach"`` or ``"eager"`` for neurosim's multiplicative
+    rules, per parameter group (joined by ``+`` where groups differ); ``"torch"`` for groups
+    of optimizers that choose their path themselves (torch's own, and the additive rules
+    built on them).
+    """
+    from neurosim.rules import _common as C
+
+    paths = []
+    for group in opt.param_groups:
+        if "fused" not in group or not group["params"]:
+            paths.append("torch")
+            continue
+        paths.append(C.kernel_path(list(group["params"]), group["fused"], group.get("foreach")))
+    return "+".join(dict.fromkeys(paths)) or "none"

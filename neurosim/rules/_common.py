@@ -38,11 +38,6 @@ def where(group_index: int, param_index: int) -> str:
 
 
 # ------------------------------------------------------- normalised gradient
-def bias_correction(beta: float, step: float) -> float:
-    """``1 - beta**t``: the bias correction of a zero-initialised second moment."""
-    return 1.0 - beta**step
-
-
 def counter(device: torch.device) -> torch.Tensor:
     """A 0-d int64 counter of skipped (non-finite) gradient entries, kept in optimizer state."""
     return torch.zeros((), dtype=torch.int64, device=device)

@@ -28,6 +28,7 @@ from torch.optim import SGD, Adam, Optimizer
 from neurosim import validate as V
 from neurosim.lns import MAX_LEVELS, NEAREST_OFFSET, ROUNDINGS, LogGrid
 from neurosim.rules import _common as C
+from neurosim.rules.spec import GridSpec
 
 __all__ = ["DaleAdam", "DaleSGD", "QuantizedSGD"]
 
@@ -142,11 +143,11 @@ class QuantizedSGD(Optimizer):
         self,
         params: Iterable[Any],
         lr: float = 0.01,
-        levels: int = 26,
+        levels: int = GridSpec.levels,
         p_scale: float = 3.0,
-        rounding: str = "stochastic",
+        rounding: str = GridSpec.rounding,
         grid: str = "uniform",
-        ratio: float = 60.0,
+        ratio: float = GridSpec.ratio,
         *,
         rule: str = "quantized",
         generator: torch.Generator | None = None,
@@ -196,7 +197,7 @@ class QuantizedSGD(Optimizer):
                     continue
                 delta = state["w_max"] / (group["levels"] - 1)
                 k = torch.floor(p.double() / delta + NEAREST_OFFSET).clamp_(0, group["levels"] - 1)
-                state["level"] = k.to(torch.int16)
+                state["level"] = k.to(C.torch_level_dtype(group["levels"]))
                 p.copy_(k * delta)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -209,8 +210,7 @@ class QuantizedSGD(Optimizer):
             state.setdefault("nonfinite", C.counter(p.device))
             if "level" in state:
                 group = self._group_of(p)
-                levels = group["levels"] if group and group["grid"] == "log" else MAX_LEVELS
-                state["level"] = state["level"].to(C.torch_level_dtype(levels))
+                state["level"] = state["level"].to(C.torch_level_dtype(group["levels"] if group else MAX_LEVELS))
 
     def nonfinite_count(self) -> int:
         """Non-finite gradient entries skipped so far (gridded groups), over every parameter."""

@@ -38,11 +38,12 @@ from torch.optim import Optimizer
 from neurosim import validate as V
 from neurosim.lns import LogGrid
 from neurosim.rules import _common as C
-from neurosim.rules.spec import GridMadamSpec
+from neurosim.rules.spec import GridMadamSpec, GridSpec, MadamSpec, bias_correction
 
 __all__ = ["LogGridMadam"]
 
-_INITS = ("encode", "uniform")
+#: starts of the level codes: from the weights (encode) or random levels (uniform, the authors')
+INITS = ("encode", "uniform")
 class LogGridMadam(Optimizer):
     """Madam with sizes stored as integer levels on a per-tensor log grid.
 
@@ -110,14 +111,14 @@ class LogGridMadam(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 0.01,
-        levels: int = 26,
-        ratio: float = 60.0,
+        lr: float = MadamSpec.lr,
+        levels: int = GridSpec.levels,
+        ratio: float = GridSpec.ratio,
         step: float | None = None,
-        rounding: str = "stochastic",
+        rounding: str = GridSpec.rounding,
         init: str = "encode",
-        beta: float = 0.999,
-        g_bound: float = 10.0,
+        beta: float = MadamSpec.beta,
+        g_bound: float = MadamSpec.g_bound,
         p_scale: float = 3.0,
         *,
         rule: str = "loggrid",
@@ -137,7 +138,7 @@ class LogGridMadam(Optimizer):
     def _validate(self, group: dict[str, Any]) -> None:
         C.madam_hyper(group)
         self._spec(group)  # checks levels, ratio, step and rounding
-        V.choice("init", group["init"], _INITS)
+        V.choice("init", group["init"], INITS)
         V.choice("rule", group["rule"], self._rules)
 
     @staticmethod
@@ -273,13 +274,13 @@ def _eager_loggrid(params, grads, states, tables, spec: GridMadamSpec, *, foreac
     skipped = [s["nonfinite"] for s in states]
     if foreach:
         torch._foreach_add_(steps, 1)
-        bcs = [C.bias_correction(beta, t.item()) for t in steps]
+        bcs = [bias_correction(beta, t.item()) for t in steps]
         gns = C.normalised_foreach(grads, vs, beta, bcs, g_bound, skipped)
     else:
         gns = []
         for g, v, t, sk in zip(grads, vs, steps, skipped, strict=True):
             t += 1
-            gns.append(C.normalised_single(g, v, beta, C.bias_correction(beta, t.item()), g_bound, sk))
+            gns.append(C.normalised_single(g, v, beta, bias_correction(beta, t.item()), g_bound, sk))
     for p, gn, state, table in zip(params, gns, states, tables, strict=True):
         sign = torch.where(p >= 0, 1.0, -1.0).to(p.dtype)
         x = state["level"].to(p.dtype).add_(gn.mul_(sign), alpha=coef)
@@ -302,7 +303,7 @@ def _fused_loggrid(params, grads, states, tables, spec: GridMadamSpec) -> None:
     for p, g, state, table in zip(params, grads, states, tables, strict=True):
         state["step"] += 1
         t = int(state["step"].item())
-        bc = C.bias_correction(beta, t)
+        bc = bias_correction(beta, t)
         key = C.step_key(state["seed"], t) if stochastic else 0
         level = state["level"]
         C.check_fused_state(p, state["exp_avg_sq"], level=level, table=table, top=top)

@@ -30,6 +30,7 @@ from torch.optim import Optimizer
 
 from neurosim import validate as V
 from neurosim.rules import _common as C
+from neurosim.rules.spec import MadamSpec, bias_correction
 
 __all__ = ["Madam", "madam"]
 
@@ -72,9 +73,9 @@ class Madam(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 0.01,
-        beta: float = 0.999,
-        g_bound: float = 10.0,
+        lr: float = MadamSpec.lr,
+        beta: float = MadamSpec.beta,
+        g_bound: float = MadamSpec.g_bound,
         p_scale: float = 3.0,
         *,
         rule: str = "madam",
@@ -186,7 +187,7 @@ def madam(
 def _single_tensor_madam(params, grads, vs, steps, w_maxs, nonfinite, *, lr, beta, g_bound, additive):
     for p, g, v, step, w_max, skipped in zip(params, grads, vs, steps, w_maxs, nonfinite, strict=True):
         step += 1
-        gn = C.normalised_single(g, v, beta, C.bias_correction(beta, step.item()), g_bound, skipped)
+        gn = C.normalised_single(g, v, beta, bias_correction(beta, step.item()), g_bound, skipped)
         if additive:
             p.add_(gn, alpha=-lr)
             continue
@@ -198,7 +199,7 @@ def _multi_tensor_madam(params, grads, vs, steps, w_maxs, nonfinite, *, lr, beta
     if not params:
         return
     torch._foreach_add_(steps, 1)
-    bcs = [C.bias_correction(beta, s.item()) for s in steps]
+    bcs = [bias_correction(beta, s.item()) for s in steps]
     gn = C.normalised_foreach(grads, vs, beta, bcs, g_bound, nonfinite)
     if additive:
         torch._foreach_add_(params, gn, alpha=-lr)
@@ -217,7 +218,7 @@ def _fused_madam(params, grads, vs, steps, w_maxs, nonfinite, *, lr, beta, g_bou
     lib = _fused.library()
     for p, g, v, step, w_max, skipped in zip(params, grads, vs, steps, w_maxs, nonfinite, strict=True):
         step += 1
-        bc = C.bias_correction(beta, step.item())
+        bc = bias_correction(beta, step.item())
         C.check_fused_state(p, v)
         g = g.contiguous()
         pp, gp, vp = p.data_ptr(), g.data_ptr(), v.data_ptr()

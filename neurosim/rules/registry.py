@@ -18,9 +18,8 @@ import torch
 from torch import nn
 
 from neurosim import validate as V
-from neurosim.lns import MAX_LEVELS, ROUNDINGS
 from neurosim.rules.additive import GRIDS, DaleAdam, DaleSGD, QuantizedSGD, param_groups
-from neurosim.rules.loggrid import LogGridMadam
+from neurosim.rules.loggrid import INITS, LogGridMadam
 from neurosim.rules.madam import Madam
 from neurosim.rules.spec import GridSpec, MadamSpec
 
@@ -37,9 +36,9 @@ LR = V.Param(V.bounded(gt=0.0), "learning rate")
 BETAS = V.Param(_betas, "Adam's decay rates of the first and second moments")
 MOMENTUM = V.Param(V.bounded(ge=0.0, lt=1.0), "momentum")
 P_SCALE = V.Param(V.bounded(gt=0.0), "w_max = p_scale * rms(initial weights), per tensor")
-LEVELS = V.Param(V.integral(ge=2, le=MAX_LEVELS), "levels of the grid")
-ROUNDING = V.Param(V.one_of(*ROUNDINGS), "rounding of level steps")
-INIT = V.Param(V.one_of("encode", "uniform"), "start from the weights (encode) or random levels")
+LEVELS = GridSpec.PARAMS["levels"]
+ROUNDING = GridSpec.PARAMS["rounding"]
+INIT = V.Param(V.one_of(*INITS), "start from the weights (encode) or random levels")
 
 
 @dataclass(frozen=True)

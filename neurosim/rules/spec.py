@@ -43,10 +43,15 @@ import numpy as np
 from neurosim import validate as V
 from neurosim.lns import MAX_LEVELS, NEAREST_OFFSET, ROUNDINGS, LogGrid, level_dtype
 
-__all__ = ["MAX_LEVELS", "GridMadamSpec", "GridSpec", "MadamSpec"]
+__all__ = ["MAX_LEVELS", "GridMadamSpec", "GridSpec", "MadamSpec", "bias_correction"]
 
 _TINY64 = sys.float_info.min
 _MAX64 = sys.float_info.max
+
+
+def bias_correction(beta: float, t: float) -> float:
+    """``1 - beta**t``: the bias correction of a zero-started second moment after ``t`` updates."""
+    return 1.0 - beta**t
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,8 @@ class MadamSpec:
             object.__setattr__(self, k, p.check(k, getattr(self, k)))
 
     def bias_correction(self, t: float) -> float:
-        """``1 - beta**t``: the bias correction of a zero-started second moment after ``t`` updates."""
-        return 1.0 - self.beta**t
+        """:func:`bias_correction` with this spec's ``beta``."""
+        return bias_correction(self.beta, t)
 
     def normalised(self, g: float, v: float, t: int) -> tuple[float, float]:
         """Reference arithmetic (float64): ``(gn, v_new)`` for signal ``g``, second moment ``v``, update ``t``."""
@@ -102,7 +107,7 @@ class GridSpec:
             object.__setattr__(self, k, self.PARAMS[k].check(k, getattr(self, k)))
 
     @classmethod
-    def of(cls, levels: int = 26, ratio: float = 60.0, step: float | None = None,
+    def of(cls, levels: int = 26, ratio: float = 60.0, step: float | None = None,  # the fields' defaults
            rounding: str = "stochastic") -> GridSpec:
         """From ``ratio`` or, if given, ``step`` (``ratio = exp(step * (levels - 1))``)."""
         levels = cls.PARAMS["levels"].check("levels", levels)
@@ -151,8 +156,9 @@ class GridMadamSpec:
     grid: GridSpec = GridSpec()
 
     @classmethod
-    def of(cls, lr: float = 0.01, beta: float = 0.999, g_bound: float = 10.0, levels: int = 26,
-           ratio: float = 60.0, step: float | None = None, rounding: str = "stochastic") -> GridMadamSpec:
+    def of(cls, lr: float = MadamSpec.lr, beta: float = MadamSpec.beta, g_bound: float = MadamSpec.g_bound,
+           levels: int = GridSpec.levels, ratio: float = GridSpec.ratio, step: float | None = None,
+           rounding: str = GridSpec.rounding) -> GridMadamSpec:
         """From flat hyperparameters (as an optimizer's param group or a config holds them)."""
         return cls(MadamSpec(lr, beta, g_bound), GridSpec.of(levels, ratio, step, rounding))
 

@@ -55,7 +55,7 @@ import numpy as np
 from neurosim import validate as V
 from neurosim.lns import LogGrid
 from neurosim.rules.quantities import check_number, check_time, check_weight, finite_or_zero
-from neurosim.rules.spec import GridSpec, MadamSpec
+from neurosim.rules.spec import GridMadamSpec, GridSpec, MadamSpec
 from neurosim.rules.spiking import RANDOM_SIGN, AdditiveSTDP, SpikingRule, WeightDependentSTDP
 
 __all__ = ["MAX_CONSOLIDATION_BITS", "AdditiveFloatSTDP", "AdditiveLogGridSTDP", "IntervalSTDP", "LogGridMadamSTDP",
@@ -196,8 +196,8 @@ class IntervalSTDP(SpikingRule):
         ns: dict[str, Any] = {"grid_levels": g.levels, "grid_ratio": g.ratio, "grid_step": g.step, "sub": 2**b}
         decode = f"w = {unit_grid.decode_expression('level', 'w_max')}"
         if self.MULTIPLICATIVE:
-            # the spec's update with g = -elig: coef * gn(g) = (lr / step) * gn(elig)
-            ns["lr_per_step"] = self.lr / g.step
+            # the spec's update with g = -elig: coef * gn(g) = -coef * gn(elig)
+            ns["lr_per_step"] = -GridMadamSpec(self.madam, g).coef
             if b == 0:
                 return [], [f"level = int(clip(floor(level + lr_per_step * gn + {u}), 0, grid_levels - 1))",
                             decode], ns
@@ -320,8 +320,6 @@ class MadamLogGridSTDP(IntervalSTDP):
     @property
     def spec(self) -> Any:
         """The :class:`~neurosim.rules.spec.GridMadamSpec` this rule renders."""
-        from neurosim.rules.spec import GridMadamSpec
-
         return GridMadamSpec(self.madam, self.grid_spec)
 
 

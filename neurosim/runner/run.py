@@ -172,7 +172,7 @@ def execute(config: dict[str, Any], root: str | os.PathLike[str] = "runs", *, pr
         if brian:
             rundir.write_provenance(threads)
         else:
-            from neurosim.runner.torch_run import optimizer_path
+            from neurosim.rules import optimizer_path
 
             rundir.write_provenance(threads, {"optimizer_path": optimizer_path(built.optimizer)})
         rundir.log(f"start {rundir.path.name}")

@@ -51,21 +51,6 @@ class Setup:
     generators: dict[str, torch.Generator] = field(default_factory=dict)
 
 
-def optimizer_path(opt: torch.optim.Optimizer) -> str:
-    """Which path the optimizer's steps take, for the run's provenance: ``"fused"``, ``"foreach"``
-    or ``"eager"`` for neurosim's rules (per parameter group, joined by ``+`` where they differ),
-    ``"torch"`` for torch's own optimizers (torch picks its path itself)."""
-    from neurosim.rules import _common as C
-
-    paths = []
-    for group in opt.param_groups:
-        if "fused" not in group or not group["params"]:
-            paths.append("torch")
-            continue
-        paths.append(C.kernel_path(list(group["params"]), group["fused"], group.get("foreach")))
-    return "+".join(dict.fromkeys(paths)) or "none"
-
-
 def _seed_from(*parts: int) -> int:
     """A 63-bit seed from integers (numpy's SeedSequence mixing)."""
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(2, np.uint64)[0] >> 1)
