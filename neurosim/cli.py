@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
 
@@ -40,18 +39,6 @@ def _os_error(exc: OSError) -> str:
     return f"{where}: {what}" if where else what
 
 
-def _setup_logging(quiet: bool) -> None:
-    """Messages of the ``neurosim`` loggers go to stderr as plain lines (warnings only with --quiet)."""
-    logger = logging.getLogger("neurosim")
-    if not any(getattr(h, "_neurosim_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        handler._neurosim_cli = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    logger.propagate = False
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurosim",
@@ -80,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return EXIT_OK
-    _setup_logging(getattr(args, "quiet", False))
+    from neurosim.runner.study import setup_logging
+
+    setup_logging(getattr(args, "quiet", False))
     from neurosim.runner.config import ConfigError
     from neurosim.runner.rundir import RunError
     from neurosim.snapshot import SnapshotError

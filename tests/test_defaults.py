@@ -7,8 +7,9 @@ import inspect
 import pytest
 
 from neurosim import models
+from neurosim.rules.registry import TORCH_RULES
 from neurosim.runner.config import resolve
-from neurosim.runner.schema import network_fields, rule_fields, task_fields
+from neurosim.runner.schema import brian_rules, network_fields, rule_fields, task_fields
 
 TORCH_KINDS = {"mlp": "digits", "rnn": "perceptual_decision_making", "snn": "digits"}
 
@@ -44,10 +45,8 @@ def test_brian_network_defaults_are_the_run_functions(kind: str, fn: str) -> Non
         assert cfg[key] == sig[key], (kind, key)
 
 
-@pytest.mark.parametrize("name", ["adam", "sgd", "madam", "loggrid_madam", "dale_adam", "dale_sgd", "quantized_sgd"])
+@pytest.mark.parametrize("name", sorted(TORCH_RULES))
 def test_torch_rule_defaults_are_the_optimizers(name: str) -> None:
-    from neurosim.rules.registry import TORCH_RULES
-
     entry = TORCH_RULES[name]
     cfg = _resolved("mlp", name)["rule"]
     owner = entry.defaults_from or entry.cls
@@ -66,7 +65,7 @@ def test_torch_rule_defaults_are_the_optimizers(name: str) -> None:
         assert (list(got) if isinstance(got, tuple) else got) == cfg[key], (name, key)
 
 
-@pytest.mark.parametrize("name", ["additive", "gutig", "madam_loggrid"])
+@pytest.mark.parametrize("name", brian_rules())
 def test_brian_rule_defaults_are_the_rules(name: str) -> None:
     from brian2 import second
 

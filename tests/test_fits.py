@@ -344,3 +344,17 @@ def test_all_families_on_100k_sizes() -> None:
     assert rep.results["lognorm"].params["mu"] == pytest.approx(-1.0, abs=0.01)
     assert rep.results["lognorm"].params["sigma"] == pytest.approx(0.6, abs=0.01)
     assert all(np.isfinite(r.loglik) for r in rep.results.values())
+
+
+def test_each_fit_reports_success_and_a_message_and_a_capped_em_says_so(monkeypatch) -> None:
+    from neurosim.analysis import families
+
+    rng = np.random.default_rng(4)
+    x = np.exp(np.concatenate([rng.normal(0, 0.3, 3000), rng.normal(1.5, 0.4, 2000)]))
+    rep = fit_sizes(x, families=["lognorm", "lognorm_mix2"])
+    mix = rep.results["lognorm_mix2"]
+    assert mix.success and mix.message.startswith("EM converged")
+    assert rep.results["lognorm"].success and rep.results["lognorm"].message
+    monkeypatch.setattr(families, "_EM_CAP", 1)
+    capped = fit_sizes(x, families=["lognorm_mix2"]).results["lognorm_mix2"]
+    assert not capped.success and "iteration cap" in capped.message

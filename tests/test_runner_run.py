@@ -232,3 +232,18 @@ def test_a_diverging_run_stops_and_says_so(tmp_path: Path) -> None:
     assert out.final["diverged"] == 1 and out.final["epochs"] < 4
     assert "diverged at epoch" in (out.path / "run.log").read_text()
     assert (out.path / "DONE").exists() and (out.path / "report.md").exists()
+
+
+@pytest.mark.cxx
+def test_a_standalone_brian_run_leaves_no_build_behind(tmp_path: Path) -> None:
+    """The compiled network and its pregenerated inputs (0.7 GB for a 1000 s Song run) are
+    removed once the run has ended; what it reports lives outside the build folder."""
+    cfg = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "song.toml"
+    runs = tmp_path / "runs"
+    assert main(["run", str(cfg), "--runs", str(runs), "--quiet", "--set", "train.duration=2",
+                 "--set", "train.snapshot_interval=1", "--set", "network.n_inputs=100",
+                 "--set", "analysis.fit=false"]) == 0
+    (rd,) = runs.iterdir()
+    assert (rd / "DONE").exists() and (rd / "figures" / "raster.png").exists()
+    assert not (rd / "build").exists()
+    assert (rd / "figures" / "raster.svg").stat().st_size < 2e6  # the spikes are embedded as a bitmap

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from neurosim.runner.rundir import STALE_POLICIES
@@ -24,6 +25,20 @@ from neurosim.runner.rundir import STALE_POLICIES
 RESULTS = Path("results")
 
 log = logging.getLogger("neurosim.study")
+
+
+def setup_logging(quiet: bool) -> None:
+    """Messages of the ``neurosim`` loggers go to stderr as plain lines (warnings only with ``quiet``).
+
+    Used by ``neurosim`` and by every study (through :func:`report_dir`)."""
+    logger = logging.getLogger("neurosim")
+    if not any(getattr(h, "_neurosim_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._neurosim_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
 
 
 def study_parser(doc: str | None, name: str, *, workers: int = 2,
@@ -44,11 +59,16 @@ def study_parser(doc: str | None, name: str, *, workers: int = 2,
     parser.add_argument("--stale", default="error", choices=STALE_POLICIES,
                         help="runs made by other neurosim code: refuse (default), run again, reuse, or reuse "
                              "finished ones with their analysis written again (reanalyse)")
+    parser.add_argument("--quiet", action="store_true", help="warnings and errors only")
     return parser
 
 
 def report_dir(args: argparse.Namespace, name: str) -> Path:
-    """The study's report folder, created: ``--out`` if given, else by size (see the module docstring)."""
+    """The study's report folder, created: ``--out`` if given, else by size (see the module docstring).
+
+    Also sets up the ``neurosim`` loggers for the study (``--quiet``: warnings only).
+    """
+    setup_logging(getattr(args, "quiet", False))
     if args.out:
         out = Path(args.out)
     elif args.quick:
@@ -60,4 +80,4 @@ def report_dir(args: argparse.Namespace, name: str) -> Path:
     return out
 
 
-__all__ = ["RESULTS", "report_dir", "study_parser"]
+__all__ = ["RESULTS", "report_dir", "setup_logging", "study_parser"]

@@ -78,7 +78,9 @@ def _keyed(key: str, fn: Callable[[], Any]) -> Any:
 
 def _check_memory(kind: str, n_in: int, n_out: int, net: dict[str, Any], batch: int) -> None:
     """Refuse, before anything is allocated, a network whose training would not fit in memory."""
-    widths = [net["n_rec"]] if kind == "rnn" else list(net.get("hidden", [128]))
+    from neurosim.models import BUILD_DEFAULTS
+
+    widths = [net["n_rec"]] if kind == "rnn" else list(net.get("hidden", BUILD_DEFAULTS[kind]["hidden"]))
     dims = [n_in, *widths, n_out]
     weights = sum(a * b + b for a, b in itertools.pairwise(dims))
     if kind == "rnn":
