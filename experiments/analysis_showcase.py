@@ -29,6 +29,7 @@ import numpy as np
 from neurosim.analysis import reference
 from neurosim.analysis.summary import analyse_run, compare_runs
 from neurosim.files import write_json, write_text
+from neurosim.markdown import table
 from neurosim.runner.study import report_dir, study_parser
 from neurosim.snapshot import Projection, Snapshot
 
@@ -40,28 +41,27 @@ def _sample_snapshot(sizes: np.ndarray, label: str) -> Snapshot:
 
 def _comparisons(rep: Any, n_boot: int, n_mc: int) -> tuple[str, dict[str, Any]]:
     """Model comparisons, bootstrap intervals and a Monte Carlo GoF p value, as Markdown."""
-    rows = ["| test | statistic | p | favours |", "|---|---|---|---|"]
+    rows = []
     out: dict[str, Any] = {}
     for a, b in (("lognorm", "gamma"), ("lognorm", "weibull_min"), ("lognorm", "loguniform"),
                  ("lognorm", "lognorm_mix2")):
         c = rep.compare(a, b, n_boot=n_boot, seed=0)
-        rows.append(f"| {a} vs {b} ({c.test}) | {c.statistic:.3g} | {c.pvalue:.3g} | "
-                    f"{c.favoured or 'neither'} |")
+        rows.append([f"{a} vs {b} ({c.test})", f"{c.statistic:.3g}", f"{c.pvalue:.3g}", c.favoured or "neither"])
         out[f"{a}_vs_{b}"] = {"method": c.test, "statistic": c.statistic, "p": c.pvalue,
                               "favoured": c.favoured}
     best = rep.best
     p = rep.gof(best, n_mc=n_mc, seed=0)
     out["gof_best_p"] = p
-    ci_rows = ["| family | parameter | estimate | 95 % bootstrap CI |", "|---|---|---|---|"]
+    ci_rows = []
     for fam in dict.fromkeys(["lognorm", best]):
         for name, val in rep.results[fam].params.items():
             lo, hi = rep.bootstrap_ci(name, fam, n_boot=max(10, min(n_boot, 50)), seed=0)
-            ci_rows.append(f"| {fam} | {name} | {val:.4g} | [{lo:.4g}, {hi:.4g}] |")
+            ci_rows.append([fam, name, f"{val:.4g}", f"[{lo:.4g}, {hi:.4g}]"])
             out[f"ci_{fam}_{name}"] = [lo, hi]
-    text = ("\n".join(rows) + "\n\n"
+    text = (table(["test", "statistic", "p", "favours"], rows) + "\n"
             + f"Monte Carlo goodness of fit of the best family ({best}, KS, parametric "
               f"bootstrap, {n_mc} replicates): p = {p:.3g}.\n\n"
-            + "\n".join(ci_rows) + "\n")
+            + table(["family", "parameter", "estimate", "95 % bootstrap CI"], ci_rows))
     return text, out
 
 
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                        ("sgd", "DaleSGD (additive)")):
         snaps, traces[name], acc, secs = _train(rule, epochs, args.seed, every)
         runs[name] = snaps
-        train_info.append(f"| {name} | {acc * 100:.1f} % | {secs:.1f} s | {len(snaps)} |")
+        train_info.append([name, f"{acc * 100:.1f} %", f"{secs:.1f} s", len(snaps)])
         result[f"accuracy_{rule}"] = acc
     from neurosim import snapshot as snapmod
 
@@ -199,8 +199,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result["network"] = rc.summary["headline"]
     cmp = compare_runs(runs, out / "rules", traces=traces)
     md += ["## Rules side by side (same network, same data, same seed)\n",
-           "| rule | test accuracy | training time | snapshots |", "|---|---|---|---|",
-           *train_info, "", cmp.markdown.replace("## Runs compared: ", "### ")]
+           table(["rule", "test accuracy", "training time", "snapshots"], train_info),
+           cmp.markdown.replace("## Runs compared: ", "### ")]
     result["rules"] = {k: {part: h.get("sigma_ln") for part, h in v.items()} for k, v in cmp.summary["runs"].items()}
     result["rules_slope"] = {k: {part: h.get("slope") for part, h in v.items()} for k, v in cmp.summary["runs"].items()}
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosim.files import write_text
+from neurosim.markdown import table
 from neurosim.runner.aggregate import collect, size_table, summary_table
 from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep
@@ -136,11 +137,9 @@ def diagnostics_table(diag: dict[str, dict[str, float]]) -> str:
             ("dead_exc_fraction", "dead E units (%)", "{:.0%}"), ("mean_rate", "mean rate", "{:.3g}"),
             ("max_rate", "max rate", "{:.3g}"), ("moved", "recurrent sizes changed (%)", "{:.0%}"),
             ("at_grid_ends", "on the grid's end levels (%)", "{:.0%}")]
-    lines = ["| condition | " + " | ".join(c[1] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for label, d in diag.items():
-        cells = [fmt.format(d[k]).replace("%", "") if k in d else "" for k, _, fmt in cols]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    rows = [[label, *[fmt.format(d[k]).replace("%", "") if k in d else "" for k, _, fmt in cols]]
+            for label, d in diag.items()]
+    return table(["condition", *[c[1] for c in cols]], rows)
 
 
 def psychometric_figure(by_label: dict[str, list[dict[str, Any]]], path: Path) -> None:
@@ -265,8 +264,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
              "## Learning rates", "",
              "Tuned rules took the lr with the best validation accuracy (seed 0) from "
              f"{', '.join(f'{lr:g}' for lr in lrs)}; Madam and LogGridMadam use 0.01 untuned.", "",
-             "| condition | lr |", "|---|---|"]
-    lines += [f"| {label} | {chosen[label]:g}{' (tuned)' if CONDITIONS[label][2] else ''} |" for label in chosen]
+             table(["condition", "lr"], [[label, f"{chosen[label]:g}" + (" (tuned)" if CONDITIONS[label][2] else "")]
+                                         for label in chosen])]
     lines += ["", "![learning-rate sensitivity](lr_sensitivity.png)", "",
               "## Test accuracy over seeds", "", summary_table(summary["summary"]), "",
               f"Sweep report with figures, paired differences and size distributions: "

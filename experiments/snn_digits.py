@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.files import write_text
+from neurosim.markdown import table
 from neurosim.runner.aggregate import collect, summary_table
 from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep
@@ -140,14 +141,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for r in collect(res.sweep_dir)[1]:
         agree.setdefault(r["label"], []).append(brian_agreement(r["run"].path, args.codegen))
     agreement_figure(agree, out / "brian_agreement")
-    rows = ["| condition | lr | Brian2 class agreement (%), per seed | Brian2 test accuracy (%) | "
-            "largest readout difference | Brian2 seconds per run |", "|---|---|---|---|---|---|"]
-    for label, rs in agree.items():
-        per_seed = ", ".join(f"{100 * r['agreement']:.1f}" for r in rs)
-        acc = ", ".join(f"{100 * r['brian_accuracy']:.1f}" for r in rs)
-        rows.append(f"| {label} | {chosen[label]:g} | {per_seed} | {acc} | "
-                    f"{max(r['max_logit_difference'] for r in rs):.2g} | "
-                    f"{np.mean([r['brian_seconds'] for r in rs]):.1f} |")
+    rows = table(["condition", "lr", "Brian2 class agreement (%), per seed", "Brian2 test accuracy (%)",
+                  "largest readout difference", "Brian2 seconds per run"],
+                 [[label, f"{chosen[label]:g}", ", ".join(f"{100 * r['agreement']:.1f}" for r in rs),
+                   ", ".join(f"{100 * r['brian_accuracy']:.1f}" for r in rs),
+                   f"{max(r['max_logit_difference'] for r in rs):.2g}",
+                   f"{np.mean([r['brian_seconds'] for r in rs]):.1f}"] for label, rs in agree.items()])
     lgm = summary.get(list(CONDITIONS)[-1], {}).get("metrics", {}).get("test_accuracy", {})
     worst_agreement = min(r["agreement"] for rs in agree.values() for r in rs)
     minutes = (time.perf_counter() - t0) / 60
@@ -158,7 +157,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
              f"(measured: mean {100 * lgm.get('mean', float('nan')):.1f} %, lowest seed "
              f"{100 * lgm.get('min', float('nan')):.1f} %); Brian2 agreement >= {TARGET_AGREEMENT:.0%} "
              f"(lowest run: {100 * worst_agreement:.1f} %).", "",
-             "## The same networks in Brian2", "", "\n".join(rows), "",
+             "## The same networks in Brian2", "", rows, "",
              "![Brian2 agreement](brian_agreement.png)", "",
              "## Learning rates", "",
              f"Tuned rules took the lr with the best validation accuracy (seed 0) from "

@@ -26,6 +26,7 @@ from scipy import stats
 
 from neurosim import validate as V
 from neurosim.analysis import intervals, reference
+from neurosim.markdown import table
 
 
 @dataclass(frozen=True)
@@ -89,16 +90,12 @@ class BiologyComparison:
             f"({100 * self.ci_level:.0f} % CI {lo:.3f} to {hi:.3f}), n = {self.n}, "
             f"silent fraction = {self.silent_fraction:.3f} ({self.n_zero} zero sizes excluded)",
             "",
-            "| reference | measured | sigma ln (ref) | sigma ln (network) | KS distance of "
-            "standardised log sizes | verified |",
-            "|---|---|---|---|---|---|",
         ]
-        for r in self.rows:
-            lines.append(
-                f"| {r.key} | {r.measured} | {r.sigma_ln:.3f} | {self.sigma_ln:.3f} "
-                f"[{lo:.3f}, {hi:.3f}] | {r.ks:.3f} | {'yes' if r.verified else 'no'} |"
-            )
-        return "\n".join(lines) + "\n"
+        rows = [[r.key, r.measured, f"{r.sigma_ln:.3f}", f"{self.sigma_ln:.3f} [{lo:.3f}, {hi:.3f}]", f"{r.ks:.3f}",
+                 "yes" if r.verified else "no"] for r in self.rows]
+        lines.append(table(["reference", "measured", "sigma ln (ref)", "sigma ln (network)",
+                            "KS distance of standardised log sizes", "verified"], rows))
+        return "\n".join(lines)
 
 
 def standardised_log_sizes(sizes: Any) -> tuple[np.ndarray, int]:

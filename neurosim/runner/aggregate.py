@@ -249,10 +249,10 @@ def write_sweep_report(sweep_dir: str | Path) -> dict[str, Any]:
                             traces={k: run_traces(rd) for k, (_, rd) in finals.items()}, figures=draw)
         lines += ["## Synapse sizes per condition and part, first seed", "", comp.markdown, ""]
         out["sizes"] = comp.summary
-    lines += ["## Runs", "", "| condition | seed | run |", "|---|---|---|"]
-    for r in runs:
-        status = "" if r["done"] else " (not finished)"
-        lines.append(f"| {r['label']} | {r['seed']} | [{Path(r['dir']).name}]({r['dir']}/report.md){status} |")
+    links = [f"[{Path(r['dir']).name}]({r['dir']}/report.md)" + ("" if r["done"] else " (not finished)")
+             for r in runs]
+    lines += ["## Runs", "", table(["condition", "seed", "run"],
+                                   [[r["label"], r["seed"], link] for r, link in zip(runs, links, strict=True)])]
     if sweep.get("failed"):
         lines += ["", "Failed runs:", ""] + [f"- `{k}`: {v}" for k, v in sweep["failed"].items()]
     write_text(sweep_dir / "report.md", "\n".join(lines) + "\n")
