@@ -13,28 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import mlp_toml
 
 from neurosim import snapshot as snap
 from neurosim.cli import main
 from neurosim.runner.config import load
 from neurosim.runner.run import execute
 
-CONFIG = """
-name = "tiny"
-seed = 3
-[network]
-kind = "mlp"
-hidden = [24]
-[task]
-name = "digits"
-[rule]
-name = "loggrid_madam"
-[train]
-epochs = 4
-snapshot_every = 2
-[analysis]
-fit = {fit}
-"""
+CONFIG = mlp_toml("tiny", seed=3, epochs=4, snapshot_every=2, fit=None) + "[analysis]\nfit = {fit}\n"
 
 
 def _config(tmp_path: Path, fit: bool = False, **replace: str) -> Path:
@@ -120,7 +106,7 @@ def test_resume_after_sigkill_gives_identical_results(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
-    cfg = _config(tmp_path, **{"epochs = 4": "epochs = 400", "hidden = [24]": "hidden = [256]"})
+    cfg = _config(tmp_path, **{"epochs = 4": "epochs = 400", "hidden = [16]": "hidden = [256]"})
     runs = tmp_path / "runs"
     proc = _cli(["run", str(cfg), "--runs", str(runs), "--quiet"], stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 90
@@ -171,7 +157,7 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path, monkeypatch) ->
 @pytest.mark.parametrize("rule", ["adam", "sgd", "madam", "dale_adam", "dale_sgd", "quantized_sgd"])
 def test_every_torch_rule_runs(rule: str, tmp_path: Path) -> None:
     dale = "false" if rule in ("adam", "sgd") else "true"
-    cfg = _config(tmp_path, **{'"loggrid_madam"': f'"{rule}"', "hidden = [24]": f"hidden = [24]\ndale = {dale}",
+    cfg = _config(tmp_path, **{'"loggrid_madam"': f'"{rule}"', "hidden = [16]": f"hidden = [16]\ndale = {dale}",
                                "epochs = 4": "epochs = 2"})
     out = execute(load(cfg), tmp_path / "runs", progress=False)
     assert out.ran and out.final["val_accuracy"] > 0.15
@@ -227,7 +213,7 @@ def test_load_run_without_a_checkpoint_names_the_directory(tmp_path: Path) -> No
 
 def test_a_diverging_run_stops_and_says_so(tmp_path: Path) -> None:
     cfg = _config(tmp_path, **{'name = "loggrid_madam"': 'name = "sgd"\nlr = 1e12',
-                               "hidden = [24]": "hidden = [24]\ndale = false"})
+                               "hidden = [16]": "hidden = [16]\ndale = false"})
     out = execute(load(cfg), tmp_path / "runs", progress=False)
     assert out.final["diverged"] == 1 and out.final["epochs"] < 4
     assert "diverged at epoch" in (out.path / "run.log").read_text()

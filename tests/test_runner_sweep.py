@@ -185,8 +185,7 @@ def test_lr_scan_runs_each_lr_and_rejects_bad_grids(tmp_path: Path) -> None:
     from neurosim.runner.tune import lr_scan
 
     base = tmp_path / "base.toml"
-    base.write_text('name = "t"\n[network]\nkind = "mlp"\nhidden = [16]\n[task]\nname = "digits"\n'
-                    '[rule]\nname = "sgd"\n[train]\nepochs = 1\n')
+    base.write_text(mlp_toml("t", epochs=1, fit=None, rule="sgd"))
     with pytest.raises(ValueError, match="lrs"):
         lr_scan("s", {"SGD": {"network.dale": False, "rule": {"name": "sgd"}}}, "base.toml", [0.1, -1.0],
                 runs=tmp_path / "runs", base_dir=tmp_path)
