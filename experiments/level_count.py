@@ -29,8 +29,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.analysis.intervals import over_seeds
-from neurosim.analysis.plots import save_figure
-from neurosim.analysis.precision import pyplot
+from neurosim.analysis.plots import levels_figure, smallest_sufficient
 from neurosim.files import write_json, write_text
 from neurosim.markdown import num, table
 from neurosim.runner.aggregate import collect
@@ -96,27 +95,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          num(np.mean(ent[label]) if ent.get(label) else None, ".2f"), "yes" if ok else "no"])
             summary[label] = {"accuracy": a, "difference_pp": d, "suffices": ok}
     for ratio in ratios:  # the smallest count from which every larger one suffices
-        ok = [summary[f"{lv} levels over {ratio:g}x"]["suffices"] for lv in levels]
-        first = next((k for k in range(len(levels)) if all(ok[k:])), None)
+        first = smallest_sufficient(levels, [summary[f"{lv} levels over {ratio:g}x"]["suffices"] for lv in levels])
         if first is not None:
-            smallest[ratio] = levels[first]
+            smallest[ratio] = first
     m_ref = over_seeds([100 * v for v in ref.values()])
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.8, 4.0))
-    for i, ratio in enumerate(ratios):
-        means = [np.mean(list(acc.get(f"{lv} levels over {ratio:g}x", {0: math.nan}).values())) * 100
-                 for lv in levels]
-        ax.plot(levels, means, "o-", color=f"C{i}", label=f"LogGridMadam, range {ratio:g}x")
-    ax.axhline(m_ref.mean, color="k", lw=1, label="FP32 Madam")
-    ax.axhspan(m_ref.mean - MARGIN_PP, m_ref.mean + MARGIN_PP, color="0.85", zorder=0)
-    ax.axvline(26, color="k", ls=":", lw=1, label="26 levels (Bartol et al. 2015)")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("levels")
-    ax.set_ylabel("test accuracy (%, mean over seeds)")
-    ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
-    save_figure(fig, out / "accuracy_by_levels", tight=False)
-    plt.close(fig)
+    curves = {f"LogGridMadam, range {ratio:g}x":
+              [np.mean(list(acc.get(f"{lv} levels over {ratio:g}x", {0: math.nan}).values())) * 100 for lv in levels]
+              for ratio in ratios}
+    levels_figure(levels, curves, "test accuracy (%, mean over seeds)", out / "accuracy_by_levels",
+                  reference=(m_ref.mean, MARGIN_PP, "FP32 Madam"))
     lines = [f"# How many levels: the digits MLP{' (quick size)' if args.quick else ''}", "",
              __doc__.split("\n\n")[1].replace("\n", " "), "", __doc__.split("\n\n")[2].replace("\n", " "), "",
              f"FP32 Madam: {num(m_ref.mean, '.1f')} % test accuracy ({m_ref.label}"

@@ -56,7 +56,7 @@ from neurosim import snapshot
 from neurosim import traces as tr_mod
 from neurosim.analysis import selectivity, stationarity
 from neurosim.analysis.intervals import over_seeds
-from neurosim.analysis.plots import save_figure
+from neurosim.analysis.plots import levels_figure, save_figure, smallest_sufficient
 from neurosim.analysis.precision import pyplot
 from neurosim.files import write_json, write_text
 from neurosim.markdown import num, table
@@ -476,10 +476,8 @@ def part_variants(args: Any, size: Size) -> tuple[list[str], dict[str, Any]]:
 def part_levels(args: Any, size: Size) -> tuple[list[str], dict[str, Any]]:
     seeds = [0] if args.quick else [0, 1, 2]
     _, groups = _run("song-levels", level_conditions(seeds, size), args)
-    rows, out = [], {}
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for i, ratio in enumerate(size.ratios):
+    rows, out, curves = [], {}, {}
+    for ratio in size.ratios:
         means = []
         for lv in size.levels:
             runs = groups.get(f"Madam grid: {lv} levels over {ratio:g}x", [])
@@ -490,22 +488,14 @@ def part_levels(args: Any, size: Size) -> tuple[list[str], dict[str, Any]]:
                          _mean_cell([r["head"].get("entropy_bits") for r in runs
                                      if r["head"].get("entropy_bits") is not None], ".2f")])
             out[f"{lv}@{ratio:g}"] = a
-        ax.plot(size.levels, means, "o-", color=f"C{i}", label=f"range {ratio:g}x")
-    ax.axvline(26, color="k", ls=":", lw=1, label="26 levels (Bartol et al. 2015)")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("levels")
-    ax.set_ylabel("AUC, correlated vs rest (mean over seeds)")
-    ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
-    save_figure(fig, args.out_dir / "levels", tight=False)
-    plt.close(fig)
+        curves[f"range {ratio:g}x"] = means
+    levels_figure(size.levels, curves, "AUC, correlated vs rest (mean over seeds)", args.out_dir / "levels")
     verdict = []
     for ratio in size.ratios:  # the smallest count from which every larger one is within 0.02 of the most levels
         means = {lv: np.mean(out.get(f"{lv}@{ratio:g}") or [math.nan]) for lv in size.levels}
         top = means[max(size.levels)]
-        ok = [abs(means[lv] - top) <= 0.02 for lv in size.levels]
-        first = next((k for k in range(len(ok)) if all(ok[k:])), None)
-        verdict.append(f"{ratio:g}x: {size.levels[first] if first is not None else 'none'}")
+        first = smallest_sufficient(size.levels, [abs(means[lv] - top) <= 0.02 for lv in size.levels])
+        verdict.append(f"{ratio:g}x: {first if first is not None else 'none'}")
     lines = ["## How many levels", "", f"Madam on the grid, seeds {seeds[0]}-{seeds[-1]}, same setup. Smallest level "
              f"count from which every larger count's mean AUC is within 0.02 of {max(size.levels)} levels': "
              + ", ".join(verdict) + ".", "",

@@ -240,7 +240,38 @@ def save_figure(
     return out
 
 
-__all__ = ["plot_fit", "plot_level_occupancy", "plot_qq", "plot_runs", "save_figure"]
+__all__ = ["levels_figure", "plot_fit", "plot_level_occupancy", "plot_qq", "plot_runs", "save_figure",
+           "smallest_sufficient"]
+
+
+def smallest_sufficient(levels: Sequence[int], ok: Sequence[bool]) -> int | None:
+    """The smallest level count from which every larger count in ``levels`` (ascending) is ``ok``."""
+    first = next((k for k in range(len(ok)) if all(ok[k:])), None)
+    return None if first is None else int(levels[first])
+
+
+def levels_figure(levels: Sequence[int], curves: Mapping[str, Sequence[float]], ylabel: str,
+                  path: str | os.PathLike[str], *, reference: tuple[float, float, str] | None = None) -> None:
+    """A quantity against the level count (log2 axis), one curve per range, Bartol's 26 marked.
+
+    ``curves``: label -> one value per entry of ``levels``; ``reference``: ``(value, margin,
+    label)`` drawn as a line with a shaded band of +- margin (e.g. FP32 Madam's accuracy).
+    """
+    fig, ax = plt.subplots(figsize=(5.8, 4.0))
+    for i, (label, ys) in enumerate(curves.items()):
+        ax.plot(list(levels), list(ys), "o-", color=f"C{i}", label=label)
+    if reference is not None:
+        value, margin, label = reference
+        ax.axhline(value, color="k", lw=1, label=label)
+        ax.axhspan(value - margin, value + margin, color="0.85", zorder=0)
+    ax.axvline(26, color="k", ls=":", lw=1, label="26 levels (Bartol et al. 2015)")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("levels")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    save_figure(fig, path, tight=False)
+    plt.close(fig)
 
 
 # ======================================================= figures of a run's analysis
