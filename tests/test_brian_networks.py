@@ -239,6 +239,19 @@ def test_song_with_a_correlated_group_traces_and_loguniform_start() -> None:
         run_song(rule, duration=1 * second, progress=False, correlated_fraction=0.2, correlation=0.2)
 
 
+def test_the_matched_log_uniform_start_has_the_uniform_starts_mean() -> None:
+    from neurosim.brian.song import LOGUNIFORM_MEAN_RATIO
+
+    r = LOGUNIFORM_MEAN_RATIO
+    assert (1 - 1 / r) / np.log(r) == pytest.approx(0.5, abs=1e-12)
+    res = run_song(make_rule("additive"), duration=0.1 * second, snapshot_every=0.1 * second, progress=False,
+                   n_inputs=4000, initial="loguniform_mean")
+    first = res.snapshots[0][1]["input"].size / 0.01
+    assert first.min() >= 1 / r - 1e-9 and first.max() <= 1.0
+    assert first.mean() == pytest.approx(0.5, abs=0.01)  # the same mean drive as rand() * w_max
+    assert np.median(first) == pytest.approx(r ** -0.5, rel=0.03)  # but log-uniform, not uniform
+
+
 def test_the_correlated_group_follows_the_inputs_when_each_has_two_synapses() -> None:
     r = run_song(make_rule("additive"), duration=0.2 * second, snapshot_every=0.1 * second, progress=False,
                  n_inputs=100, duplicate=True, inputs="pregenerated", correlated_fraction=0.2, correlation=0.2)

@@ -24,8 +24,12 @@ Neural Comput. 21:188), so every input keeps the same Poisson rate. A rule that 
 makes the correlated synapses larger than the rest (:mod:`neurosim.analysis.selectivity`).
 
 ``initial`` sets the initial sizes: ``"uniform"`` (``rand() * w_max``, as Brian2's
-example) or ``"loguniform"`` (``w_max * 60**(-rand())``: uniform in log size over 60x),
-two different starts for the stationarity test.
+example), ``"loguniform"`` (``w_max * 60**(-rand())``: uniform in log size over 60x) or
+``"loguniform_mean"`` (uniform in log size over :data:`LOGUNIFORM_MEAN_RATIO` = 4.92x below
+``w_max``, the range whose mean size is the uniform start's ``w_max / 2``). The last is the
+second start of the stationarity test: a different shape with the same mean drive. Over
+60x the mean size is ``0.24 w_max`` and the neuron stays silent (0 Hz in every one of 35
+1000 s runs), so no timing rule moves at all.
 
 ``release_probability < 1`` makes release stochastic: each presynaptic spike releases with
 that probability at each synapse independently, and a failure delivers nothing and
@@ -67,6 +71,9 @@ from neurosim.rules.stdp import SpikingRule
 SONG_W_MAX = 0.01
 
 #: Keyword arguments of :func:`run_song` a config may set, with their checks (defaults: the signature).
+#: The ratio r whose log-uniform start below w_max has mean w_max / 2: (1 - 1/r) / ln r = 1/2.
+LOGUNIFORM_MEAN_RATIO = 4.921553634567504
+
 PARAMS = {
     "n_inputs": V.Param(V.integral(ge=1), "Poisson inputs onto the one neuron"),
     "duplicate": V.Param(V.flag, "two synapses per input (for pair precision)"),
@@ -76,7 +83,8 @@ PARAMS = {
     "mode": MODE,
     "correlated_fraction": V.Param(V.bounded(ge=0.0, le=1.0), "fraction of the inputs that are correlated"),
     "correlation": V.Param(V.bounded(ge=0.0, le=1.0), "their pairwise spike-count correlation (zero lag)"),
-    "initial": V.Param(V.one_of("uniform", "loguniform"), "initial sizes: rand() * w_max, or uniform in log over 60x"),
+    "initial": V.Param(V.one_of("uniform", "loguniform", "loguniform_mean"),
+                       "initial sizes: rand() * w_max, uniform in log over 60x, or uniform in log with mean w_max / 2"),
     "release_probability": V.Param(V.bounded(gt=0.0, le=1.0), "probability that a spike releases at a synapse"),
 }
 
@@ -258,8 +266,9 @@ def run_song(
         if pair_start == "identical":  # the same size for both synapses of input i (a function of i only)
             u0 = float(np.random.default_rng(seed).uniform())
             rule.initialise(S, f"w_max * ((i * {(5 ** 0.5 - 1) / 2!r} + {u0!r}) % 1.0)")
-        elif initial == "loguniform":
-            rule.initialise(S, "w_max * 60.0**(-rand())")
+        elif initial in ("loguniform", "loguniform_mean"):
+            ratio = 60.0 if initial == "loguniform" else LOGUNIFORM_MEAN_RATIO
+            rule.initialise(S, f"w_max * {ratio!r}**(-rand())")
         else:
             rule.initialise(S, "rand() * w_max")
         out_mon = b2.SpikeMonitor(neuron, name="song_out_spikes")
