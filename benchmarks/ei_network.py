@@ -60,7 +60,7 @@ def build_coba(build_dir: str, duration_s: float, threads: int) -> None:
              dge/dt = -ge / tau_e : siemens
              dgi/dt = -gi / tau_i : siemens"""
     b2.seed(0)
-    P = b2.NeuronGroup(4000, eqs, threshold="v > v_t", reset="v = v_r", refractory=5 * ms, method="exact",
+    P = b2.NeuronGroup(4000, eqs, threshold="v > v_t", reset="v = v_r", refractory=5 * ms, method="exponential_euler",
                        namespace=ns)
     P.v = "v_r + rand() * (v_t - v_r)"
     P.ge = "(randn() * 1.5 + 4) * 10 * nS"
