@@ -70,10 +70,10 @@ from neurosim.rules.stdp import SpikingRule
 
 SONG_W_MAX = 0.01
 
-#: Keyword arguments of :func:`run_song` a config may set, with their checks (defaults: the signature).
 #: The ratio r whose log-uniform start below w_max has mean w_max / 2: (1 - 1/r) / ln r = 1/2.
 LOGUNIFORM_MEAN_RATIO = 4.921553634567504
 
+#: Keyword arguments of :func:`run_song` a config may set, with their checks (defaults: the signature).
 PARAMS = {
     "n_inputs": V.Param(V.integral(ge=1), "Poisson inputs onto the one neuron"),
     "duplicate": V.Param(V.flag, "two synapses per input (for pair precision)"),
