@@ -205,7 +205,7 @@ class QuantizedSGD(Optimizer):
         C.load_state_dict_exact(self, state_dict)
         for group in self.param_groups:  # checkpoints from before the log grid existed
             group.setdefault("grid", "uniform")
-            group.setdefault("ratio", 60.0)
+            group.setdefault("ratio", GridSpec.ratio)
         for p, state in self.state.items():
             state.setdefault("nonfinite", C.counter(p.device))
             if "level" in state:

@@ -54,6 +54,13 @@ def check(config: dict[str, Any]) -> Any:
     return torch_run.prepare(config)
 
 
+def _optimizer_path(setup: Any) -> str:
+    """:func:`neurosim.rules.optimizer_path` of a torch run's optimizer (imports torch only here)."""
+    from neurosim.rules import optimizer_path
+
+    return optimizer_path(setup.optimizer)
+
+
 def set_threads(threads: int, max_threads: int | None = None) -> int:
     """Set torch's intra-op threads: ``threads`` (0 = torch's default), at most ``max_threads``.
 
@@ -169,12 +176,7 @@ def execute(config: dict[str, Any], root: str | os.PathLike[str] = "runs", *, pr
         if rundir.done:  # another process finished it while this one was building
             return RunOutcome(rundir.path, False, rundir.result().get("final", {}))
         rundir.create(config)
-        if brian:
-            rundir.write_provenance(threads)
-        else:
-            from neurosim.rules import optimizer_path
-
-            rundir.write_provenance(threads, {"optimizer_path": optimizer_path(built.optimizer)})
+        rundir.write_provenance(threads, None if brian else {"optimizer_path": _optimizer_path(built)})
         rundir.log(f"start {rundir.path.name}")
         t0 = time.perf_counter()
         if brian:
