@@ -10,10 +10,15 @@ step, ``u = beta m + b``; ``s = H(u - theta)``; ``m = u + W s_pre - theta s``
   update is ``v <- beta v + b`` (the leak and the bias);
 * hidden layers have ``threshold='v > theta'`` and ``reset='v -= theta'``; the
   readout layer has neither;
-* the input is a group of always-firing units (``threshold='True'``) holding
-  the pixel intensities ``x``; their ``Synapses`` inject ``v_post += w * x_pre``
-  at every step: the deterministic current injection of the torch model
-  (synapses from pixels with ``x = 0`` would add 0 and are left out);
+* with the ``"current"`` input code, the input is a group of always-firing
+  units (``threshold='True'``) holding the pixel intensities ``x``; their
+  ``Synapses`` inject ``v_post += w * x_pre`` at every step: the deterministic
+  current injection of the torch model (synapses from pixels with ``x = 0``
+  would add 0 and are left out);
+* with a spike code (``"poisson"``, ``"latency"``), the input is a
+  ``SpikeGeneratorGroup`` that replays the very input spike trains the torch
+  model ran (spike at step ``t`` -> time ``t * dt``), with ``on_pre='v_post +=
+  w'``; inputs that never spike get no synapses;
 * hidden-to-hidden and hidden-to-readout ``Synapses`` have
   ``on_pre='v_post += w'`` with the signed weight ``w = sign(pre) * size``.
 
@@ -31,7 +36,8 @@ which is rare (see ``tests/test_snn_export.py`` for the measured agreement).
 
 This module imports only brian2 and numpy; the model is read through its
 attributes (``layers``, ``hidden``, ``n_in``, ``n_out``, ``steps``, ``dt``,
-``tau_mem``, ``beta``, ``threshold``).
+``tau_mem``, ``beta``, ``threshold``, and ``encoding``); spike trains that are
+not given are drawn by the model's ``encode``.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BrianSNN", "predict", "to_brian"]
+__all__ = ["BrianSNN", "input_trains", "predict", "to_brian"]
 
 _REQUIRED = ("layers", "hidden", "n_in", "n_out", "steps", "dt", "tau_mem", "beta", "threshold")
 CODEGEN_TARGETS = ("numpy", "cython")
@@ -104,20 +110,57 @@ def _block_pairs(n_samples: int, n_pre: int, n_post: int) -> tuple[np.ndarray, n
     return k * n_pre + a, k * n_post + b, b * n_pre + a
 
 
-def to_brian(model: Any, X: Any, *, codegen_target: str = "numpy") -> BrianSNN:
+def _array(a: Any) -> np.ndarray:
+    return np.asarray(a.detach().cpu().numpy() if hasattr(a, "detach") else a, dtype=np.float64)
+
+
+def _spiking(model: Any) -> bool:
+    return getattr(model, "encoding", "current") != "current"
+
+
+def input_trains(model: Any, X: Any, seed: int = 0) -> np.ndarray:
+    """The input spike trains ``(steps, n_samples, n_in)`` that ``model`` draws for ``X`` from ``seed``.
+
+    The same as ``model.encode(X, generator=torch.Generator().manual_seed(seed))``;
+    pass them to the torch model (``input_spikes=``) and to :func:`predict` to run
+    both on the very same spikes.
+    """
+    import torch
+
+    x = torch.as_tensor(_array(X), dtype=torch.float32)
+    return model.encode(x, generator=torch.Generator().manual_seed(int(seed))).cpu().numpy().astype(np.float64)
+
+
+def _check_spikes(model: Any, spikes: Any, n: int) -> np.ndarray:
+    s = _array(spikes)
+    if s.shape != (int(model.steps), n, int(model.n_in)):
+        raise ValueError(f"input_spikes: must have shape ({model.steps}, {n}, {model.n_in}), got {s.shape}")
+    if not np.isin(s, (0.0, 1.0)).all():
+        raise ValueError("input_spikes: must hold only 0 and 1")
+    return s
+
+
+def to_brian(model: Any, X: Any, *, input_spikes: Any = None, seed: int = 0,
+             codegen_target: str = "numpy") -> BrianSNN:
     """Build the Brian2 copy of ``model`` for the inputs ``X`` ``(n_samples, n_in)``.
 
-    Sets ``brian2.defaultclock.dt`` to the model's ``dt`` and
-    ``prefs.codegen.target`` to ``codegen_target`` (runtime mode).
+    For a spike input code, ``input_spikes`` ``(steps, n_samples, n_in)`` are the
+    trains to replay (default: :func:`input_trains` of ``X`` and ``seed``). Sets
+    ``brian2.defaultclock.dt`` to the model's ``dt`` and ``prefs.codegen.target``
+    to ``codegen_target`` (runtime mode).
     """
     import brian2 as b2
 
     _check_model(model)
     if codegen_target not in CODEGEN_TARGETS:
         raise ValueError(f"codegen_target: must be one of {CODEGEN_TARGETS}, got {codegen_target!r}")
-    X = np.asarray(X.detach().cpu().numpy() if hasattr(X, "detach") else X, dtype=np.float64)
+    X = _array(X)
     if X.ndim != 2 or X.shape[1] != model.n_in or X.shape[0] < 1:
         raise ValueError(f"X: must have shape (n_samples, {model.n_in}), got {X.shape}")
+    spikes = None
+    if _spiking(model):
+        spikes = _check_spikes(model, input_spikes if input_spikes is not None else input_trains(model, X, seed),
+                               X.shape[0])
     b2.prefs.codegen.target = codegen_target
     b2.defaultclock.dt = float(model.dt) * b2.second
     n = X.shape[0]
@@ -131,9 +174,14 @@ def to_brian(model: Any, X: Any, *, codegen_target: str = "numpy") -> BrianSNN:
     biases = [_numpy(layer.bias) if layer.bias is not None else np.zeros(layer.weight.shape[0])
               for layer in model.layers]
 
-    inputs = b2.NeuronGroup(n * model.n_in, "x : 1 (constant)", threshold="True", reset="",
-                           name="snn_inputs")
-    inputs.x = X.ravel()
+    if spikes is None:
+        inputs = b2.NeuronGroup(n * model.n_in, "x : 1 (constant)", threshold="True", reset="",
+                               name="snn_inputs")
+        inputs.x = X.ravel()
+    else:
+        t_idx, k, a = np.nonzero(spikes)  # step, sample, input
+        inputs = b2.SpikeGeneratorGroup(n * model.n_in, k * model.n_in + a, t_idx * b2.defaultclock.dt,
+                                        name="snn_inputs")
     groups = [inputs]
     sizes = [*model.hidden, model.n_out]
     for li, size in enumerate(sizes):
@@ -154,9 +202,10 @@ def to_brian(model: Any, X: Any, *, codegen_target: str = "numpy") -> BrianSNN:
         i, j, entry = _block_pairs(n, n_pre, sizes[li])
         w = weights[li].ravel()[entry]
         if li == 0:
-            keep = X.ravel()[i] != 0.0
+            active = X.ravel() != 0.0 if spikes is None else spikes.any(axis=0).ravel()
+            keep = active[i]
             i, j, w = i[keep], j[keep], w[keep]
-            on_pre = "v_post += w * x_pre"
+            on_pre = "v_post += w * x_pre" if spikes is None else "v_post += w"
         else:
             on_pre = "v_post += w"
         S = b2.Synapses(pre, post, "w : 1 (constant)", on_pre=on_pre, name=f"snn_synapses_{li}")
@@ -170,20 +219,29 @@ def to_brian(model: Any, X: Any, *, codegen_target: str = "numpy") -> BrianSNN:
     return BrianSNN(net, groups, synapses, monitor, spike_monitors, n, int(model.steps), int(model.n_out))
 
 
-def predict(model: Any, X: Any, *, batch_size: int = 128, codegen_target: str = "numpy",
-            return_logits: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+def predict(model: Any, X: Any, *, input_spikes: Any = None, seed: int = 0, batch_size: int = 128,
+            codegen_target: str = "numpy", return_logits: bool = False
+            ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Predicted classes ``(n_samples,)`` of the Brian2 copy of ``model`` on ``X``.
 
     Runs ``batch_size`` samples at a time (each batch a fresh network);
     ``return_logits`` also returns the time-averaged readout ``(n_samples, n_out)``.
+    For a spike input code the trains are ``input_spikes`` ``(steps, n_samples,
+    n_in)`` or, when not given, :func:`input_trains` of ``X`` and ``seed`` (drawn
+    for all samples at once, so batching does not change them).
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size: must be an integer >= 1, got {batch_size!r}")
-    X = np.asarray(X.detach().cpu().numpy() if hasattr(X, "detach") else X, dtype=np.float64)
+    X = _array(X)
     _check_model(model)
     if X.ndim != 2 or X.shape[1] != model.n_in:
         raise ValueError(f"X: must have shape (n_samples, {model.n_in}), got {X.shape}")
-    logits = [to_brian(model, X[s:s + batch_size], codegen_target=codegen_target).run()
+    spikes = None
+    if _spiking(model):
+        spikes = _check_spikes(model, input_spikes if input_spikes is not None else input_trains(model, X, seed),
+                               X.shape[0])
+    logits = [to_brian(model, X[s:s + batch_size], codegen_target=codegen_target,
+                       input_spikes=None if spikes is None else spikes[:, s:s + batch_size]).run()
               for s in range(0, len(X), batch_size)]
     out = np.concatenate(logits) if logits else np.zeros((0, model.n_out))
     classes = out.argmax(axis=1)

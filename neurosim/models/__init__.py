@@ -25,17 +25,22 @@ from typing import Any
 from torch import nn
 
 from neurosim import validate as V
+from neurosim.models._common import OwnNoise
+from neurosim.models.encoding import ENCODINGS, encode
 from neurosim.models.mlp import DaleMLP
 from neurosim.models.rnn import DaleRNN, spectral_radius, svd_entropy
 from neurosim.models.snn import SURROGATES, SpikingMLP, spike, surrogate_derivative
 
 __all__ = [
+    "ENCODINGS",
     "KINDS",
     "SURROGATES",
     "DaleMLP",
     "DaleRNN",
+    "OwnNoise",
     "SpikingMLP",
     "build",
+    "encode",
     "spectral_radius",
     "spike",
     "surrogate_derivative",

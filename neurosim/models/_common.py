@@ -103,3 +103,36 @@ def count_synapses(model: nn.Module) -> int:
         if name.rsplit(".", 1)[-1] == "size" or p.dim() >= 2:
             total += p.numel()
     return total
+
+
+# ------------------------------------------------------------------ noise
+class OwnNoise:
+    """A model's own noise generator, seeded from its construction generator.
+
+    The runner saves and restores every ``torch.Generator`` a model holds, so a
+    resumed run draws the same noise (recurrent noise, Poisson input spikes) as
+    an uninterrupted one. ``forward(..., generator=g)`` may use ``g`` instead.
+    """
+
+    _noise_seed: int
+    _noise_gen: torch.Generator | None
+
+    def _init_noise(self, generator: torch.Generator | None) -> None:
+        self._noise_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        self._noise_gen = None
+
+    def seed_noise(self, seed: int) -> None:
+        """Reseed the model's noise generator (the next forward starts the sequence anew)."""
+        self._noise_seed = V.integer("seed", seed, ge=0)
+        self._noise_gen = None
+
+    def noise_generator(self, device: torch.device | str = "cpu") -> torch.Generator:
+        """The model's noise generator on ``device``, made (from the seed) on first use there.
+
+        A runner that saves generator states calls this once before restoring
+        them, so the generator exists to receive its saved state.
+        """
+        device = torch.device(device)
+        if self._noise_gen is None or self._noise_gen.device != device:
+            self._noise_gen = torch.Generator(device=device).manual_seed(self._noise_seed)
+        return self._noise_gen

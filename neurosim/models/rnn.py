@@ -90,7 +90,7 @@ def svd_entropy(W: Any) -> float:
     return min(max(h, 0.0), 1.0)
 
 
-class DaleRNN(nn.Module):
+class DaleRNN(C.OwnNoise, nn.Module):
     """Continuous-time rate RNN with E/I recurrent units (see the module docstring).
 
     Parameters
@@ -167,20 +167,8 @@ class DaleRNN(nn.Module):
         with torch.no_grad():
             param = self.recurrent.size if dale else self.recurrent.weight
             param.mul_(rho / _radius(self.recurrent.weight))
-        self._noise_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
-        self._noise_gen: torch.Generator | None = None
+        self._init_noise(generator)
         self.to(dev)
-
-    # ---------------------------------------------------------------- noise
-    def seed_noise(self, seed: int) -> None:
-        """Reseed the model's noise generator (the next forward starts the sequence anew)."""
-        self._noise_seed = V.integer("seed", seed, ge=0)
-        self._noise_gen = None
-
-    def _noise_generator(self, device: torch.device) -> torch.Generator:
-        if self._noise_gen is None or self._noise_gen.device != device:
-            self._noise_gen = torch.Generator(device=device).manual_seed(self._noise_seed)
-        return self._noise_gen
 
     # -------------------------------------------------------------- forward
     @property
@@ -202,7 +190,7 @@ class DaleRNN(nn.Module):
         drive = self.input(u)  # (T, B, n_rec): W_in u_t + b, all steps at once
         W_rec = self.recurrent.weight
         if noise and self.noise_std > 0:
-            gen = generator if generator is not None else self._noise_generator(u.device)
+            gen = generator if generator is not None else self.noise_generator(u.device)
             xi = torch.randn(T, B, self.n_rec, generator=gen, device=u.device, dtype=drive.dtype)
             drive = drive + (math.sqrt(2.0 / a) * self.noise_std) * xi  # alpha * this = sqrt(2a) sigma xi
         x = torch.zeros(B, self.n_rec, device=u.device, dtype=drive.dtype)

@@ -2,8 +2,8 @@
 
 Discrete-time dynamics (written to be reproduced step for step by Brian2, see
 :mod:`neurosim.brian.export`). With ``beta = exp(-dt / tau_mem)``, threshold
-``theta``, spikes ``s_l[t]`` of hidden layer ``l = 1..L``, ``s_0[t] = x`` (the
-input, injected as a constant current every step) and ``m_l[-1] = 0``::
+``theta``, spikes ``s_l[t]`` of hidden layer ``l = 1..L``, ``s_0[t]`` the input
+at step ``t`` (see *Input coding*) and ``m_l[-1] = 0``::
 
     u_l[t] = beta * m_l[t-1] + b_l                  leak + bias (Brian2: state update)
     s_l[t] = H(u_l[t] - theta)                      spike (Brian2: threshold ``v > theta``)
@@ -16,10 +16,21 @@ logits are its time average ``mean_t m_o[t]``. A spike of layer ``l-1`` at step
 ``t`` can make layer ``l`` spike at step ``t+1`` (one step of synaptic delay),
 which is exactly Brian2's schedule (state update, thresholds, synapses, resets).
 
-Input coding: deterministic current injection of the pixel intensities
-(``x`` in ``[0, 1]``) at every one of ``steps`` time steps: the "rate" code is
-the input current, with no sampling noise, so torch and Brian2 see identical
-inputs and agree spike for spike up to floating-point rounding.
+Input coding (``encoding``, :mod:`neurosim.models.encoding`):
+
+* ``"current"`` (default): the input ``x`` (pixel intensities in ``[0, 1]``)
+  injected as a constant current at every one of ``steps`` steps; no spikes and
+  no sampling noise.
+* ``"poisson"``: Bernoulli spikes with probability ``x * max_rate * dt`` per
+  step (``x`` per step at the default 1000 Hz and 1 ms): the same expected
+  drive as the current, with Poisson variability. Drawn from the model's own
+  generator in training (saved with the run, so a resumed run draws the same
+  spikes) or from ``forward(..., generator=g)``.
+* ``"latency"``: one spike per input, earlier for larger ``x``.
+
+``forward(x, input_spikes=s)`` runs given input trains ``s`` ``(steps, B,
+n_in)``; :meth:`SpikingMLP.encode` draws them. Torch and Brian2 given the same
+trains agree spike for spike up to floating-point rounding.
 
 Backward: the Heaviside step gets a surrogate derivative centred on the
 threshold, with peak 1 at ``u = theta`` (``d = u - theta``):
@@ -56,6 +67,7 @@ from torch import nn
 
 from neurosim import validate as V
 from neurosim.models import _common as C
+from neurosim.models.encoding import ENCODINGS, encode
 
 __all__ = ["SURROGATES", "SpikingMLP", "spike", "surrogate_derivative"]
 
@@ -109,7 +121,7 @@ def spike(u: torch.Tensor, threshold: float = 1.0, surrogate: str = "triangle") 
     return _Spike.apply(u - threshold, surrogate)
 
 
-class SpikingMLP(nn.Module):
+class SpikingMLP(C.OwnNoise, nn.Module):
     """Feedforward LIF network with E/I signs, trained by surrogate gradients.
 
     Parameters
@@ -128,8 +140,15 @@ class SpikingMLP(nn.Module):
         Firing threshold ``theta`` (dimensionless membrane units, > 0).
     surrogate:
         ``"triangle"`` (default), ``"fast_sigmoid"`` or ``"arctan"``.
+    encoding:
+        Input code: ``"current"`` (default, a constant current), ``"poisson"``
+        or ``"latency"`` spikes; inputs must then lie in ``[0, 1]``.
+    max_rate:
+        Poisson code: the rate (Hz) of an input at ``x = 1``; ``max_rate * dt``
+        must be <= 1. Default 1000 Hz (probability ``x`` per 1 ms step).
     generator, device:
-        CPU ``torch.Generator`` for the initial weights; where the model lives.
+        CPU ``torch.Generator`` for the initial weights (and the seed of the
+        model's own Poisson spike generator); where the model lives.
 
     Notes
     -----
@@ -149,21 +168,30 @@ class SpikingMLP(nn.Module):
               "tau_mem": V.Param(V.bounded(gt=0.0), "membrane time constant (s)"),
               "dt": V.Param(V.bounded(gt=0.0), "time step (s)"),
               "threshold": V.Param(V.bounded(gt=0.0), "firing threshold (membrane units)"),
-              "surrogate": V.Param(V.one_of(*SURROGATES), "surrogate derivative of the spike")}
+              "surrogate": V.Param(V.one_of(*SURROGATES), "surrogate derivative of the spike"),
+              "encoding": V.Param(V.one_of(*ENCODINGS), "input code: constant current, poisson or latency "
+                                                        "spikes"),
+              "max_rate": V.Param(V.bounded(gt=0.0), "poisson code: rate (Hz) of an input at x = 1")}
 
     def __init__(self, n_in: int, hidden: Sequence[int], n_out: int, *, steps: int = 25, dale: bool = True,
                  inhibitory_fraction: float = 0.2, tau_mem: float = 0.02, threshold: float = 1.0,
                  surrogate: str = "triangle", input_sign: str = "excitatory", dt: float = 1e-3,
+                 encoding: str = "current", max_rate: float = 1000.0,
                  generator: torch.Generator | None = None, device: Any = None) -> None:
         super().__init__()
         n_in = V.integer("n_in", n_in, ge=1)
         n_out = V.integer("n_out", n_out, ge=1)
         v = C.checked(self.PARAMS, hidden=(hidden,) if isinstance(hidden, int) else hidden, steps=steps,
                       dale=dale, inhibitory_fraction=inhibitory_fraction, tau_mem=tau_mem, dt=dt,
-                      threshold=threshold, surrogate=surrogate, input_sign=input_sign)
+                      threshold=threshold, surrogate=surrogate, input_sign=input_sign, encoding=encoding,
+                      max_rate=max_rate)
         hidden_t, frac = tuple(v["hidden"]), v["inhibitory_fraction"]
         self.steps, self.tau_mem, self.dt = v["steps"], v["tau_mem"], v["dt"]
         self.threshold, self.surrogate = v["threshold"], v["surrogate"]
+        self.encoding, self.max_rate = v["encoding"], v["max_rate"]
+        if self.max_rate * self.dt > 1.0:
+            raise ValueError(f"max_rate: must be <= 1 / dt = {1.0 / self.dt:g} Hz (one spike per step), "
+                             f"got {max_rate!r}")
         generator = C.check_generator(generator)
         dev = C.resolve_device(device)
         self.n_in, self.hidden, self.n_out = n_in, hidden_t, n_out
@@ -181,24 +209,50 @@ class SpikingMLP(nn.Module):
             for i in range(len(sizes))
         )
         self.unit_signs = signs
+        self._init_noise(generator)
         self.to(dev)
 
-    def forward(self, x: torch.Tensor, *, return_spikes: bool = False
+    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The input of every step ``(steps, B, n_in)`` for ``x`` ``(B, n_in)`` under :attr:`encoding`.
+
+        Poisson spikes come from ``generator`` (default: the model's own).
+        """
+        if self.encoding == "poisson" and generator is None:
+            generator = self.noise_generator(x.device)
+        return encode(x, self.encoding, self.steps, max_rate=self.max_rate, dt=self.dt, generator=generator)
+
+    def forward(self, x: torch.Tensor, *, generator: torch.Generator | None = None,
+                input_spikes: torch.Tensor | None = None, return_spikes: bool = False
                 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-        """Logits ``(B, n_out)`` (time-averaged readout membrane) for inputs ``x`` ``(B, n_in)``."""
+        """Logits ``(B, n_out)`` (time-averaged readout membrane) for inputs ``x`` ``(B, n_in)``.
+
+        ``input_spikes`` ``(steps, B, n_in)``: run these input trains instead of
+        encoding ``x`` (spike encodings only); ``generator``: draws the Poisson
+        spikes instead of the model's own generator.
+        """
         if x.dim() != 2 or x.shape[1] != self.n_in:
             raise ValueError(f"x: must have shape (batch, {self.n_in}), got {tuple(x.shape)}")
         B = x.shape[0]
+        if input_spikes is not None:
+            if self.encoding == "current":
+                raise ValueError("input_spikes: this network's encoding is 'current' (no input spikes)")
+            if tuple(input_spikes.shape) != (self.steps, B, self.n_in):
+                raise ValueError(f"input_spikes: must have shape ({self.steps}, {B}, {self.n_in}), "
+                                 f"got {tuple(input_spikes.shape)}")
         beta, theta = self.beta, self.threshold
         hidden_layers = self.layers[:-1]
         weights = [layer.weight for layer in self.layers]
         biases = [layer.bias for layer in self.layers]
-        drive0 = x @ weights[0].t()  # the constant input current W_1 x
+        if self.encoding == "current":
+            drive0 = (x @ weights[0].t()).expand(self.steps, B, -1)  # the constant current W_1 x
+        else:
+            s0 = input_spikes.to(x) if input_spikes is not None else self.encode(x, generator)
+            drive0 = s0 @ weights[0].t()  # (steps, B, h_1)
         m = [x.new_zeros(B, h) for h in self.hidden]
         m_out = x.new_zeros(B, self.n_out)
         total = x.new_zeros(B, self.n_out)
         record: list[list[torch.Tensor]] = [[] for _ in hidden_layers]
-        for _t in range(self.steps):
+        for t in range(self.steps):
             spikes = []
             us = []
             for i in range(len(hidden_layers)):
@@ -206,7 +260,7 @@ class SpikingMLP(nn.Module):
                 us.append(u)
                 spikes.append(_Spike.apply(u - theta, self.surrogate))
             for i in range(len(hidden_layers)):
-                syn = drive0 if i == 0 else spikes[i - 1] @ weights[i].t()
+                syn = drive0[t] if i == 0 else spikes[i - 1] @ weights[i].t()
                 m[i] = us[i] + syn - theta * spikes[i].detach()
                 if return_spikes:
                     record[i].append(spikes[i])
@@ -224,4 +278,5 @@ class SpikingMLP(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"steps={self.steps}, dale={self.dale}, tau_mem={self.tau_mem}, dt={self.dt}, "
-                f"beta={self.beta:.4f}, threshold={self.threshold}, surrogate={self.surrogate!r}")
+                f"beta={self.beta:.4f}, threshold={self.threshold}, surrogate={self.surrogate!r}, "
+                f"encoding={self.encoding!r}")

@@ -104,7 +104,7 @@ SCHEDULERS = ("none", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealing
 #: The model keys a config may set, per network kind (the rest are the classes' own defaults).
 MODEL_KEYS = {"mlp": ("dale", "hidden", "inhibitory_fraction"),
               "rnn": ("dale", "n_rec", "inhibitory_fraction", "tau", "dt", "noise_std", "spectral_radius"),
-              "snn": ("dale", "hidden", "inhibitory_fraction", "steps", "surrogate")}
+              "snn": ("dale", "hidden", "inhibitory_fraction", "steps", "surrogate", "encoding", "max_rate")}
 
 
 def network_fields(kind: str) -> dict[str, Field]:

@@ -109,6 +109,11 @@ def prepare(config: dict[str, Any]) -> Setup:
             task_cfg.pop("sha256", None)  # the run key of the file's content, not a loader option
             data = _keyed("task.path", lambda: load_npz_classification(path, seed=seed, **task_cfg))
         n_in, n_out = data.n_features, data.n_classes
+        if kind == "snn" and net.get("encoding", "current") != "current":
+            lo, hi = float(data.X_train.min()), float(data.X_train.max())
+            if lo < 0.0 or hi > 1.0:
+                raise ConfigError("network.encoding", f"{net['encoding']!r} spikes need features in [0, 1], "
+                                                      f"the data span [{lo:g}, {hi:g}]; scale them first")
     else:
         params = dict(task_cfg.get("params", {}))
         if "dt" in params and not math.isclose(params["dt"], net["dt"] * 1000.0):
@@ -123,6 +128,8 @@ def prepare(config: dict[str, Any]) -> Setup:
     torch.manual_seed(seed)
     model = _keyed("network", lambda: models.build(kind, n_in, n_out, generator=gen, **net))
     model = model.to(device)
+    if isinstance(model, models.OwnNoise):
+        model.noise_generator(device)  # exists now, so a resumed run restores its state
     rule_gen = torch.Generator().manual_seed(_seed_from(seed, 1))
     optimizer = _keyed("rule", lambda: make_optimizer(config["rule"], model, rule_gen))
     scheduler = None
