@@ -6,6 +6,8 @@ BIN    := $(VENV)/bin
 # of CUDA packages. Elsewhere, point pip at a CPU wheel index with PIP_EXTRA_INDEX_URL.
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.neurosim-installed
+# Optional extras to install; CI adds neurogym and snntorch so their tests run there.
+EXTRAS ?= test,distributed
 
 .PHONY: quickstart test test-all lint bench install clean
 
@@ -13,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test,distributed]"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 install: $(STAMP)

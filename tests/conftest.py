@@ -11,6 +11,8 @@ Markers
     Needs a C++ compiler (Brian2 standalone or Cython builds).
 ``fused``
     Needs the fused C kernels of the optimizers (a C compiler).
+``neurogym``, ``snntorch``
+    Need the optional extra of that name (installed in CI).
 
 Under CI (``CI=true`` in the environment) a test whose dependency is missing *fails*
 instead of skipping, so that a broken build (no compiler, kernels that do not
@@ -52,6 +54,12 @@ def _missing(marker: str) -> str | None:
     if marker == "cxx":
         ok = any(shutil.which(c) for c in ("g++", "c++", "clang++"))
         return None if ok else "no C++ compiler (g++, c++ or clang++)"
+    if marker in ("neurogym", "snntorch"):
+        try:
+            __import__(marker)
+        except ImportError:
+            return f"{marker} is not installed (the optional extra: pip install -e \".[{marker}]\")"
+        return None
     if marker == "fused":
         from neurosim.rules import _fused
 
@@ -69,7 +77,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    for marker in ("brian2", "cxx", "fused"):
+    for marker in ("brian2", "cxx", "fused", "neurogym", "snntorch"):
         if marker in item.keywords:
             reason = _missing(marker)
             if reason:

@@ -214,13 +214,20 @@ def _resolve_task(task_raw: dict[str, Any], kind: str, network: dict[str, Any]) 
     if kind == "brian_song" and network["pair_start"] == "identical" and not network["duplicate"]:
         raise ConfigError("network.pair_start", "\"identical\" needs network.duplicate = true (two synapses "
                                                 "per input)")
-    if kind == "rnn" and task_name not in COGNITIVE_TASKS:
-        raise ConfigError("task.name", f"network rnn needs a cognitive task: one of "
-                                       f"{', '.join(COGNITIVE_TASKS)}, got {V.fmt(task_name)}")
+    if kind == "rnn" and task_name not in S.SEQUENCE_TASKS:
+        raise ConfigError("task.name", f"network rnn needs a task in time: one of "
+                                       f"{', '.join(S.SEQUENCE_TASKS)}, got {V.fmt(task_name)}")
     if kind in ("mlp", "snn") and task_name not in CLASSIFICATION_TASKS:
         raise ConfigError("task.name", f"network {kind} needs a classification task: one of "
                                        f"{', '.join(CLASSIFICATION_TASKS)}, got {V.fmt(task_name)}")
-    task = {"name": task_name, **_fill("task", task_raw, S.task_fields(task_name), skip=("name",))}
+    if task_name == "neurogym":
+        from neurosim.tasks.neurogym_task import EXTRA_HINT
+
+        try:
+            import neurogym  # noqa: F401
+        except ImportError:
+            raise ConfigError("task.name", EXTRA_HINT.removeprefix('task.name = "neurogym" ')) from None
+    task = {"name": task_name, **_fill("task", task_raw, S.task_fields(task_name, kind), skip=("name",))}
     if task_name == "npz":
         task["sha256"] = file_sha256(task["path"], "task.path")
     return task
@@ -383,32 +390,23 @@ def run_dirname(config: Mapping[str, Any]) -> str:
 
 
 def to_toml(config: Mapping[str, Any]) -> str:
-    """Render a resolved config as TOML (the ``config.toml`` written into each run)."""
-    lines: list[str] = []
-    tables = []
-    for k, v in config.items():
-        if isinstance(v, Mapping):
-            tables.append((k, v))
-        elif v is not None:
-            lines.append(f"{k} = {_toml_value(v)}")
-    for name, table in tables:
-        lines.append("")
-        lines.append(f"[{name}]")
-        for k, v in table.items():
-            if v is not None:
-                lines.append(f"{k} = {_toml_value(v)}")
-    return "\n".join(lines) + "\n"
+    """Render a resolved config as TOML (the ``config.toml`` written into each run), with ``tomli-w``.
+
+    TOML has no null: a key whose value is ``None`` (at any depth) is left out,
+    which reads back as the same config because ``None`` is then the key's
+    default. ``None`` inside a list cannot be left out and raises
+    :class:`ConfigError` naming the key.
+    """
+    import tomli_w
+
+    return tomli_w.dumps(_without_none(config, ""))
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, Mapping):
-        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+def _without_none(value: Any, key: str) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_none(v, f"{key}.{k}" if key else str(k)) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        if any(v is None for v in value):
+            raise ConfigError(key, "a list holding None cannot be written as TOML (TOML has no null)")
+        return [_without_none(v, key) for v in value]
+    return value

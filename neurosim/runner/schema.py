@@ -97,7 +97,9 @@ NETWORKS = TORCH_NETWORKS + BRIAN_NETWORKS
 
 CLASSIFICATION_TASKS = ("digits", "npz")
 COGNITIVE_TASKS = ("perceptual_decision_making", "context_dependent_integration", "parametric_working_memory")
-TASKS = CLASSIFICATION_TASKS + COGNITIVE_TASKS + ("poisson",)
+#: Tasks of the rate RNNs: generated trials, a sequence .npz, or a neurogym environment.
+SEQUENCE_TASKS = (*COGNITIVE_TASKS, "npz", "neurogym")
+TASKS = CLASSIFICATION_TASKS + COGNITIVE_TASKS + ("neurogym", "poisson")
 
 SCHEDULERS = ("none", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR")
 
@@ -122,19 +124,34 @@ def network_fields(kind: str) -> dict[str, Field]:
     return _from(V.signature_defaults(ei.run_ei_network), ei.PARAMS)
 
 
-def task_fields(name: str) -> dict[str, Field]:
-    """The ``[task]`` keys of task ``name``."""
+def _optional_int(key: str, value: Any) -> Any:
+    return None if value is None else V.integer(key, value, ge=1)
+
+
+def task_fields(name: str, kind: str = "mlp") -> dict[str, Field]:
+    """The ``[task]`` keys of task ``name`` for network ``kind`` (an ``npz`` holds sequences for ``rnn``)."""
     if name in COGNITIVE_TASKS:
         return {"params": Field({}, table, "task keyword arguments (checked by the task class)")}
     if name == "poisson":
         return {}
-    from neurosim.tasks import npz
+    if name == "neurogym":
+        return {"env": Field(MISSING, V.string, "a registered neurogym environment, e.g. "
+                                                "\"PerceptualDecisionMaking-v0\""),
+                "params": Field({}, table, "the environment's keyword arguments (dt comes from network.dt)"),
+                "seq_len": Field(None, _optional_int, "steps per batch (default: the longest of 500 trials)"),
+                "fixation_weight": Field(0.2, V.bounded(ge=0.0), "mask weight of steps without a decision "
+                                                                 "target")}
+    from neurosim.tasks import npz, sequences
     from neurosim.tasks.digits import load_digits_split
 
-    loader = load_digits_split if name == "digits" else npz.load_npz_classification
+    if name == "digits":
+        loader: Callable[..., Any] = load_digits_split
+    else:
+        loader = sequences.load_npz_sequences if kind == "rnn" else npz.load_npz_classification
     fields = _from(V.signature_defaults(loader), npz.SPLIT_PARAMS)
     if name == "npz":
-        fields = {"path": Field(MISSING, V.string, "a .npz file with arrays X and y (runs are keyed by its "
+        what = "X (T, trials, inputs), y (T, trials) and an optional mask" if kind == "rnn" else "X and y"
+        fields = {"path": Field(MISSING, V.string, f"a .npz file with arrays {what} (runs are keyed by its "
                                                    "content, recorded as task.sha256)"), **fields}
     return fields
 

@@ -92,7 +92,7 @@ def _check_memory(kind: str, n_in: int, n_out: int, net: dict[str, Any], batch: 
 def prepare(config: dict[str, Any]) -> Setup:
     """Build task, model, optimizer and scheduler; raise :class:`ConfigError` on bad values."""
     from neurosim import models
-    from neurosim.tasks import load_digits_split, load_npz_classification, make_task
+    from neurosim.tasks import load_digits_split, load_npz_classification, load_npz_sequences, make_task
 
     device = resolve_device(config["device"])
     seed = config["seed"]
@@ -101,7 +101,22 @@ def prepare(config: dict[str, Any]) -> Setup:
     task_cfg = dict(config["task"])
     task_name = task_cfg.pop("name")
     data = task = None
-    if task_name in CLASSIFICATION_TASKS:
+    if task_name == "npz" and kind == "rnn":
+        path = task_cfg.pop("path")
+        task_cfg.pop("sha256", None)
+        task = _keyed("task.path", lambda: load_npz_sequences(path, seed=seed, **task_cfg))
+        n_in, n_out = task.n_in, task.n_out
+    elif task_name == "neurogym":
+        from neurosim.tasks.neurogym_task import NeurogymTask
+
+        kwargs = dict(task_cfg.pop("params", {}))
+        dt_ms = net["dt"] * 1000.0
+        if "dt" in kwargs and not math.isclose(kwargs["dt"], dt_ms):
+            raise ConfigError("task.params.dt", f"must equal network.dt in ms ({dt_ms:g}), got {kwargs['dt']!r}")
+        kwargs.pop("dt", None)
+        task = _keyed("task", lambda: NeurogymTask(dt=dt_ms, kwargs=kwargs, **task_cfg))
+        n_in, n_out = task.n_in, task.n_out
+    elif task_name in CLASSIFICATION_TASKS:
         if task_name == "digits":
             data = _keyed("task", lambda: load_digits_split(seed=seed, **task_cfg))
         else:
@@ -322,7 +337,9 @@ def evaluate(setup: Setup) -> dict[str, float]:
             n = setup.config["train"]["eval_trials"]
             for part, key in (("val", 5), ("test", 6)):
                 rng = np.random.default_rng([setup.config["seed"], key])
-                inputs, targets, mask, info = setup.task.batch(n, rng, return_info=True)
+                fixed = getattr(setup.task, "eval_batch", None)  # fixed data: the whole part
+                inputs, targets, mask, info = fixed(part, n, rng) if fixed else setup.task.batch(
+                    n, rng, return_info=True)
                 dev = setup.device
                 logits = _eval_forward(setup, torch.from_numpy(inputs).to(dev), key)
                 out[f"{part}_loss"] = float(_masked_loss(logits, torch.from_numpy(targets).to(dev),

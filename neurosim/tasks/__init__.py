@@ -2,6 +2,8 @@
 
 - :func:`load_digits_split`: scikit-learn's 8x8 digits, split by seed.
 - :func:`load_npz_classification`: a user's ``.npz`` with ``X`` and ``y``, same split.
+- :func:`load_npz_sequences`: a user's ``.npz`` of trials in time for the rate RNNs.
+- :class:`NeurogymTask`: any registered neurogym environment (optional extra), as a task.
 - :class:`PerceptualDecisionMaking`, :class:`ContextDependentIntegration`,
   :class:`ParametricWorkingMemory`: generated trials for rate RNNs (Song, Yang &
   Wang 2016), scored with :func:`decision_accuracy` and :func:`psychometric`.
@@ -24,6 +26,7 @@ from neurosim.tasks.cognitive import (
     PerceptualDecisionMaking,
 )
 from neurosim.tasks.digits import load_digits_split
+from neurosim.tasks.neurogym_task import NeurogymTask
 from neurosim.tasks.npz import (
     ClassificationData,
     Split,
@@ -32,6 +35,7 @@ from neurosim.tasks.npz import (
     stratified_split_indices,
 )
 from neurosim.tasks.scoring import decision_accuracy, decision_choices, psychometric
+from neurosim.tasks.sequences import SequenceData, load_npz_sequences
 
 __all__ = [
     "TASKS",
@@ -39,12 +43,15 @@ __all__ = [
     "CognitiveTask",
     "ContextDependentIntegration",
     "ParametricWorkingMemory",
+    "NeurogymTask",
     "PerceptualDecisionMaking",
+    "SequenceData",
     "Split",
     "decision_accuracy",
     "decision_choices",
     "load_digits_split",
     "load_npz_classification",
+    "load_npz_sequences",
     "make_task",
     "psychometric",
     "split_arrays",

@@ -30,6 +30,7 @@ __all__ = [
     "ClassificationData",
     "Split",
     "load_npz_classification",
+    "read_npz_arrays",
     "split_arrays",
     "stratified_split_indices",
 ]
@@ -231,6 +232,7 @@ def _validate_xy(X: object, y: object, name: str) -> tuple[np.ndarray, np.ndarra
     if X.ndim != 2:
         raise ValueError(
             f"{name}: array 'X' must be 2-D (n_samples, n_features), got shape {X.shape}"
+            + ("; 3-D sequences (T, trials, inputs) are for network.kind = \"rnn\"" if X.ndim == 3 else "")
         )
     if X.dtype.kind not in "biuf":
         raise ValueError(f"{name}: array 'X' must be numeric, got dtype {X.dtype}")
@@ -299,6 +301,22 @@ def load_npz_classification(
         missing ``X`` or ``y``, ``X`` not 2-D or not numeric, ``y`` not 1-D,
         length mismatch, non-integer labels, NaN/inf in ``X``, fewer than 2 classes.
     """
+    arrays = read_npz_arrays(path)
+    X, y = arrays["X"], arrays["y"]
+    return split_arrays(
+        X, y, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
+        normalize=normalize, name=str(path),
+    )  # fmt: skip
+
+
+def read_npz_arrays(path: str | os.PathLike[str], required: tuple[str, ...] = ("X", "y"), *,
+                    every: bool = False) -> dict[str, np.ndarray]:
+    """The ``required`` arrays (``every``: all arrays) of a user's ``.npz`` file, pickles refused.
+
+    Raises ``FileNotFoundError`` for a missing file and a one-line ``ValueError``
+    naming the file for anything else (a directory, not a zip archive, a
+    missing array, a truncated or unreadable member).
+    """
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")
@@ -306,24 +324,18 @@ def load_npz_classification(
         raise ValueError(f"{p}: not an .npz archive (expected a zip file written by numpy.savez)")
     try:
         with np.load(p, allow_pickle=False) as data:
-            keys = set(data.files)
-            missing = [k for k in ("X", "y") if k not in keys]
+            missing = [k for k in required if k not in data.files]
             if missing:
-                found = ", ".join(sorted(keys)) or "none"
+                found = ", ".join(sorted(data.files)) or "none"
                 raise ValueError(
                     f"{p}: missing array {' and '.join(repr(m) for m in missing)} (found: {found})"
                 )
-            X = data["X"]
-            y = data["y"]
+            return {k: data[k] for k in (data.files if every else required)}
     except ValueError as exc:
         msg = str(exc)
         if msg.startswith(str(p)):
             raise
         first = msg.splitlines()[0] if msg else type(exc).__name__
-        raise ValueError(f"{p}: cannot read arrays 'X'/'y' ({first})") from exc
+        raise ValueError(f"{p}: cannot read its arrays ({first})") from exc
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ValueError(f"{p}: not a readable .npz archive ({type(exc).__name__})") from exc
-    return split_arrays(
-        X, y, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
-        normalize=normalize, name=str(p),
-    )  # fmt: skip
