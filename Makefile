@@ -32,8 +32,15 @@ test-all: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check neurosim tests experiments benchmarks
 
+# Every benchmark at full size (about 15 min on 2 idle cores), then the README's Speed paragraph.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/optimizer_step.py
+	$(BIN)/python benchmarks/train_throughput.py
+	$(BIN)/python benchmarks/fit_sizes.py
+	$(BIN)/python benchmarks/song_stdp.py --inputs poisson
+	$(BIN)/python benchmarks/song_stdp.py --inputs pregenerated --skip-runtime
+	$(BIN)/python benchmarks/ei_network.py
+	$(BIN)/python benchmarks/readme.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -34,6 +34,9 @@ from brian2 import ms, second
 from neurosim.brian import make_rule
 from neurosim.brian.ei import run_ei_network
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # a script, or loaded by path: find _record
+from _record import load, record  # noqa: E402
+
 RULES = {"additive": {}, "madam_loggrid": {"interval": 100 * ms}}
 
 
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.build_coba:
         build_coba(args.build_coba, args.duration, args.threads)
         return {}
+    load_before = load()
     root = Path(args.build_root or tempfile.mkdtemp(prefix="ei_bench_"))
     dirs, out = {}, {}
     coba = str(root / "coba")
@@ -126,8 +130,8 @@ def main(argv: list[str] | None = None) -> dict:
         out[name]["per_event_vs_coba"] = per_event[name] / per_event["coba"]
         print(f"{name:<16} {r['run_s_median']:>8.2f} {r['realtime']:>10.1f} {r['events'] / 1e6:>11.1f} "
               f"{per_event[name]:>15.3f} {out[name]['per_event_vs_coba']:>8.2f}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2, default=str))
+    record("ei_network", {"duration_s": args.duration, "repeats": args.repeats, **out}, load_before=load_before,
+           out=args.json)
     return out
 
 

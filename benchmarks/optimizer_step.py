@@ -48,12 +48,16 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from neurosim.lns import pack_layer
 from neurosim.rules import LogGridMadam, Madam, fused_kernels
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # a script, or loaded by path: find _record
+from _record import load, record  # noqa: E402
 
 LR = 0.01
 BETA = 0.999
@@ -203,7 +207,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--quick", action="store_true", help="small tensors, few repeats (smoke test)")
     ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", default=None, help="write the figures here (default results/benchmarks/"
+                                                 "optimizer_step.json; --quick: nowhere)")
     args = ap.parse_args(argv)
+    load_before = load()
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 40)
     warmup = args.warmup if args.warmup is not None else (1 if args.quick else 3)
     if repeats < 1 or warmup < 0:
@@ -251,7 +258,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.quick:
         print("(--quick: small tensors, so these ratios say little about the targets)")
 
-    return {
+    figures = {
         "n_weights": n,
         "threads": torch.get_num_threads(),
         "fused": fused,
@@ -263,8 +270,9 @@ def main(argv: list[str] | None = None) -> dict:
         "packed_vs_float32": pk_bytes / f32_bytes,
         "targets": results,
         "all_pass": all(results.values()),
-        "check": args.check,
     }
+    record("optimizer_step", figures, load_before=load_before, quick=args.quick, out=args.json)
+    return {**figures, "check": args.check}
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,9 @@ from brian2 import ms, second
 
 from neurosim.brian import make_rule
 from neurosim.brian.song import run_song
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # a script, or loaded by path: find _record
+from _record import load, record  # noqa: E402
 
 RULES = {"additive": {}, "madam_loggrid": {"interval": 100 * ms}}
 
@@ -142,6 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.build_example:
         build_brian2_example(args.build_example, args.duration)
         return {}
+    load_before = load()
     root = Path(args.build_root or tempfile.mkdtemp(prefix="song_bench_"))
     results = {"args": vars(args), "standalone": bench_standalone(args, root)}
     if not args.skip_runtime:
@@ -165,8 +168,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"standalone additive realtime factor {st['additive']['realtime']:.1f}x (target >= 30x); "
           f"Brian2's own example {st['brian2_example']['realtime']:.1f}x in the same run; "
           f"neurosim additive / example wall time = {vs:.2f}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+    record(f"song_stdp-{args.inputs}", results, load_before=load_before, out=args.json)
     return results
 
 

@@ -21,7 +21,9 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -30,6 +32,9 @@ from torch import nn
 from neurosim.models import DaleMLP
 from neurosim.rules import LogGridMadam, param_groups
 from neurosim.tasks import load_digits_split
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # a script, or loaded by path: find _record
+from _record import load, record  # noqa: E402
 
 Batches = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -89,7 +94,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
     p.add_argument("--quick", action="store_true", help="3 repeats of 20 steps (a smoke test)")
+    p.add_argument("--json", default=None, help="write the figures here (default results/benchmarks/"
+                                                "train_throughput.json; --quick: nowhere)")
     a = p.parse_args(argv)
+    load_before = load()
     torch.set_num_threads(a.threads)
     if a.quick:
         a.repeats, a.steps = 3, 20
@@ -100,6 +108,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"  Dale + LogGridMadam : {res['dale_loggrid_samples_per_s']:10.0f} samples/s (median)")
     print(f"  ratio Dale / ANN    : {res['ratio_dale_over_ann']:.3f}  (target >= 0.7)")
     print(json.dumps({k: v for k, v in res.items() if not k.endswith("_all")}))
+    record("train_throughput", {**res, "hidden": a.hidden, "batch": a.batch}, load_before=load_before,
+           quick=a.quick, out=a.json)
     return res
 
 

@@ -179,7 +179,8 @@ class TraceRecorder:
         for name, t in self.tensors.items():
             size = np.array(self.rows[name], dtype=np.float32).reshape(len(self.time), -1)
             with torch.no_grad():
-                sign = np.sign(_signed(self.model, name, t).reshape(-1)[self.index[name]]).astype(np.int8)
+                signed = _signed(self.model, name, t).reshape(-1)[self.index[name]]
+            sign = np.sign(np.nan_to_num(signed, nan=0.0)).astype(np.int8)  # a diverged (NaN) weight: sign 0
             level = np.array(self.levels[name]) if name in grids and self.levels[name] else None
             grid = grids[name][1] if name in grids else None
             projs[name] = ProjectionTrace(self.index[name], size, sign, level, grid, self._bounds(t))

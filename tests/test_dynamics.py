@@ -178,3 +178,22 @@ def test_two_starts_converge_only_when_their_distributions_agree() -> None:
     assert not never.reached and never.summary()["reached_at"] is None
     with pytest.raises(ValueError, match="one array per time"):
         compare_starts(times, sa[:2], sb)
+
+
+def test_traces_of_a_diverged_network_give_a_nan_weight_sign_zero_without_a_warning():
+    import warnings
+
+    import torch
+
+    from neurosim.traces import TraceRecorder
+
+    layer = torch.nn.Linear(4, 3)
+    rec = TraceRecorder(layer, None, n=12, seed=0)
+    with torch.no_grad():
+        layer.weight[0, 0] = float("nan")
+    rec.record(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tr = rec.traces()
+    sign = tr.projections["weight"].sign
+    assert sign[0] == 0 and set(np.unique(sign[1:])) <= {-1, 1}
