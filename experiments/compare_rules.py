@@ -143,7 +143,7 @@ def diagnostics_table(diag: dict[str, dict[str, float]]) -> str:
 
 
 def psychometric_figure(by_label: dict[str, list[dict[str, Any]]], path: Path) -> None:
-    """P(choice 2) against signed coherence (%), mean over seeds, one line per condition."""
+    """P(choice 1) against signed coherence (%, positive favours choice 1), mean over seeds, a line per condition."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -166,7 +166,7 @@ def psychometric_figure(by_label: dict[str, list[dict[str, Any]]], path: Path) -
         ax.set_xlabel("signed coherence (%)")
         ax.axhline(0.5, color="0.7", lw=0.6, ls=":")
         ax.legend(fontsize=6.5, frameon=False, loc="upper left")
-    axes[0].set_ylabel("P(choice 2), mean over seeds")
+    axes[0].set_ylabel("P(choice 1), mean over seeds")
     axes[0].set_title("additive rules and the ANN", fontsize=9)
     axes[1].set_title("multiplicative (Madam) rules under Dale, and the controls", fontsize=9)
     save_figure(fig, path, tight=False)
@@ -175,10 +175,9 @@ def psychometric_figure(by_label: dict[str, list[dict[str, Any]]], path: Path) -
 
 def describe_rnn_sweep(by_label: dict[str, list[dict[str, Any]]], out: Path
                        ) -> tuple[dict[str, dict[str, float]], list[str]]:
-    """Psychometric figure (perceptual decision making) and the diagnostics table of an RNN sweep."""
+    """Psychometric figure (any task whose trials carry a signed coherence) and the diagnostics table."""
     lines = []
-    task = next(iter(by_label.values()))[0]["run"].config()["task"]["name"]
-    if task == "perceptual_decision_making":
+    if any(r["final"].get("psychometric") for runs in by_label.values() for r in runs):
         psychometric_figure(by_label, out / "psychometric")
         lines += ["## Psychometric curves", "", "![psychometric curves](psychometric.png)", ""]
     diag = rnn_diagnostics(by_label)

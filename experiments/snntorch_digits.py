@@ -4,7 +4,8 @@ An snnTorch user keeps their network and swaps two things in: the synapses are
 :class:`neurosim.dale.DaleLinear` layers (a fixed sign per presynaptic unit
 times a size; pixels excitatory, hidden units 80 % excitatory) and the
 optimizer is :class:`neurosim.rules.LogGridMadam` (sizes on 26 levels over 60x,
-Madam's normalised multiplicative step, lr 0.01 untuned).
+Madam's normalised multiplicative step, lr 0.01 untuned, decayed to 0 over the
+epochs by torch's ``CosineAnnealingLR`` as in ``experiments/snn_digits.py``).
 :func:`neurosim.rules.param_groups` puts the sizes on the grid and everything
 else, the biases and snnTorch's learnable membrane decay ``beta`` (a 0-d
 parameter), in an additive group: those are not synapses, and a multiplicative
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     net = SnnTorchDale(args.hidden, gen)
     groups = param_groups(net)
     opt = LogGridMadam(groups, lr=0.01, levels=26, ratio=60.0, rounding="stochastic", generator=gen)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)  # as snn_digits: lr -> 0
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
     for _ in range(epochs):
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             s = encode(X_tr[idx], "poisson", STEPS, generator=spikes_gen)
             loss_fn(net(s), y_tr[idx]).backward()
             opt.step()
+        schedule.step()
     seconds = time.perf_counter() - start
     with torch.no_grad():
         s = encode(X_te, "poisson", STEPS, generator=torch.Generator().manual_seed(0))

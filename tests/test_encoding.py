@@ -122,15 +122,42 @@ def test_runner_refuses_spike_codes_for_features_outside_the_unit_interval(tmp_p
     assert len(err) == 1 and "network.encoding" in err[0] and "[0, 1]" in err[0], proc.stderr
 
 
-def test_poisson_snn_run_resumes_after_sigkill_with_the_same_spikes(tmp_path: Path) -> None:
+RNN_NOISE = """
+name = "rnn-noise"
+seed = 3
+[network]
+kind = "rnn"
+n_rec = 16
+[task]
+name = "perceptual_decision_making"
+params = { stimulus = 200.0, decision = 100.0 }
+[rule]
+name = "loggrid_madam"
+[train]
+epochs = 4
+batches_per_epoch = 10
+batch_size = 8
+eval_trials = 32
+snapshot_every = 2
+[analysis]
+fit = false
+"""
+
+
+@pytest.mark.parametrize("what", ["snn-poisson-spikes", "rnn-recurrent-noise"])
+def test_a_run_that_draws_noise_resumes_after_sigkill_with_the_same_draws(tmp_path: Path, what: str) -> None:
+    """The model's own generator (Poisson input spikes, recurrent noise) is saved and restored."""
     from test_runner_run import _same_run
 
     from neurosim.runner.config import load
     from neurosim.runner.run import execute
 
-    cfg = tmp_path / "snn.toml"
-    cfg.write_text(mlp_toml("snn-poisson", seed=3, epochs=4, snapshot_every=2)
-                   .replace('kind = "mlp"', 'kind = "snn"\nencoding = "poisson"\nsteps = 5'))
+    cfg = tmp_path / "noisy.toml"
+    if what.startswith("snn"):
+        cfg.write_text(mlp_toml("snn-poisson", seed=3, epochs=4, snapshot_every=2)
+                       .replace('kind = "mlp"', 'kind = "snn"\nencoding = "poisson"\nsteps = 5'))
+    else:
+        cfg.write_text(RNN_NOISE)
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     proc = subprocess.Popen([sys.executable, "-m", "neurosim.cli", "run", str(cfg), "--runs", str(killed),
                              "--quiet"], env={**os.environ, "NEUROSIM_TEST_KILL_AT": "2:7"})
