@@ -401,3 +401,25 @@ def test_every_torch_path_renders_the_specs_reference_arithmetic(fused: bool) ->
         assert np.array_equal(after, expect), (t, np.flatnonzero(after != np.asarray(expect))[:5])
         moved += int((after != before).sum())
     assert moved > p.numel()  # the comparison is not between two levels that never move
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_a_schedule_that_takes_the_lr_to_zero_steps_and_keeps_the_grid(name: str) -> None:
+    """CosineAnnealingLR ends at lr 0 (the constructor refuses 0, a scheduler may set it)."""
+    q = torch.nn.Parameter(torch.rand(4, 3, generator=_gen()) + 0.1)
+    opt = OPTIMIZERS[name]([q])
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=2)
+    for _ in range(2):
+        opt.zero_grad()
+        q.pow(2).sum().backward()
+        opt.step()
+        sched.step()
+    assert opt.param_groups[0]["lr"] == 0.0
+    before = q.detach().clone()
+    opt.zero_grad()
+    q.pow(2).sum().backward()
+    opt.step()
+    assert torch.equal(q.detach(), before)  # lr 0: nothing moves
+    if hasattr(opt, "grid_of") and opt.grid_of(q) is not None:
+        level, grid = opt.grid_of(q)
+        np.testing.assert_allclose(grid.decode(level), q.detach().abs().numpy(), rtol=1e-6)

@@ -148,6 +148,12 @@ class LogGridMadam(Optimizer):
                                 levels=group["levels"], ratio=group["ratio"], step=group["step"],
                                 rounding=group["rounding"])
 
+    @staticmethod
+    def _grid(group: dict[str, Any]) -> GridSpec:
+        """The group's grid alone (it does not depend on the lr, which a scheduler may take to 0)."""
+        return GridSpec.of(levels=group["levels"], ratio=group["ratio"], step=group["step"],
+                           rounding=group["rounding"])
+
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         self._validate({**self.defaults, **param_group})
         super().add_param_group(param_group)
@@ -172,7 +178,7 @@ class LogGridMadam(Optimizer):
                 f"LogGridMadam: {C.where(gi, pi)} has rms {rms}; a log grid needs "
                 "w_max = p_scale * rms(w) > 0 (put it in a group with rule='additive')"
             )
-        spec = self._spec(group).grid
+        spec = self._grid(group)
         grid = spec.grid(group["p_scale"] * rms)
         tiny = torch.finfo(p.dtype).tiny
         if not (grid.w_min >= tiny and grid.w_max <= torch.finfo(p.dtype).max):
@@ -193,7 +199,7 @@ class LogGridMadam(Optimizer):
         p.copy_(sign * self._table(group, state, p)[level.long()])
 
     def _table(self, group: dict[str, Any], state: dict[str, Any], p: torch.Tensor) -> torch.Tensor:
-        spec = self._spec(group).grid
+        spec = self._grid(group)
         key = (spec.levels, spec.ratio, state["w_max"], p.dtype, p.device)
         table = self._tables.get(key)
         if table is None:
@@ -209,7 +215,7 @@ class LogGridMadam(Optimizer):
             return None
         for group in self.param_groups:
             if any(q is p for q in group["params"]):
-                return state["level"].cpu().numpy(), self._spec(group).grid.grid(state["w_max"])
+                return state["level"].cpu().numpy(), self._grid(group).grid(state["w_max"])
         return None
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -221,7 +227,7 @@ class LogGridMadam(Optimizer):
                 state = self.state.get(p, {})
                 state.setdefault("nonfinite", C.counter(p.device))
                 if "level" in state:
-                    state["level"] = state["level"].to(_level_dtype(self._spec(group).grid))
+                    state["level"] = state["level"].to(_level_dtype(self._grid(group)))
 
     def nonfinite_count(self) -> int:
         """Non-finite gradient entries skipped so far, over every parameter."""
@@ -251,6 +257,8 @@ class LogGridMadam(Optimizer):
                       foreach=group["foreach"], fused=group["fused"],
                       nonfinite=[s["nonfinite"] for s in states], lr=group["lr"], beta=group["beta"],
                       g_bound=group["g_bound"])
+                continue
+            if group["lr"] == 0.0:  # a scheduler's lr 0 (the constructor refuses it): nothing moves
                 continue
             tables = [self._table(group, s, p) for s, p in zip(states, params, strict=True)]
             spec = self._spec(group)
