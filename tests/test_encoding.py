@@ -28,8 +28,7 @@ def test_poisson_rate_matches_the_input_and_the_seed_fixes_the_trains() -> None:
     again = poisson_spikes(x.expand(4000, 5), steps=25, generator=torch.Generator().manual_seed(0))
     other = poisson_spikes(x.expand(4000, 5), steps=25, generator=torch.Generator().manual_seed(1))
     assert torch.equal(s, again) and not torch.equal(s, other)
-    half = encode(x.expand(4000, 5), "poisson", 25, max_rate=500.0, dt=1e-3,
-                  generator=torch.Generator().manual_seed(0))
+    half = encode(x.expand(4000, 5), "poisson", 25, p_scale=0.5, generator=torch.Generator().manual_seed(0))
     np.testing.assert_allclose(half.mean(dim=(0, 1)).numpy(), 0.5 * x[0].numpy(), atol=5 * se)
 
 

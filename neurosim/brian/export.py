@@ -131,6 +131,14 @@ def input_trains(model: Any, X: Any, seed: int = 0) -> np.ndarray:
     return model.encode(x, generator=torch.Generator().manual_seed(int(seed))).cpu().numpy().astype(np.float64)
 
 
+def _trains(model: Any, X: np.ndarray, input_spikes: Any, seed: int) -> np.ndarray | None:
+    """The checked input trains of a spike-coded model (``None`` for the current code)."""
+    if not _spiking(model):
+        return None
+    return _check_spikes(model, input_spikes if input_spikes is not None else input_trains(model, X, seed),
+                         X.shape[0])
+
+
 def _check_spikes(model: Any, spikes: Any, n: int) -> np.ndarray:
     s = _array(spikes)
     if s.shape != (int(model.steps), n, int(model.n_in)):
@@ -157,10 +165,7 @@ def to_brian(model: Any, X: Any, *, input_spikes: Any = None, seed: int = 0,
     X = _array(X)
     if X.ndim != 2 or X.shape[1] != model.n_in or X.shape[0] < 1:
         raise ValueError(f"X: must have shape (n_samples, {model.n_in}), got {X.shape}")
-    spikes = None
-    if _spiking(model):
-        spikes = _check_spikes(model, input_spikes if input_spikes is not None else input_trains(model, X, seed),
-                               X.shape[0])
+    spikes = _trains(model, X, input_spikes, seed)
     b2.prefs.codegen.target = codegen_target
     b2.defaultclock.dt = float(model.dt) * b2.second
     n = X.shape[0]
@@ -236,10 +241,7 @@ def predict(model: Any, X: Any, *, input_spikes: Any = None, seed: int = 0, batc
     _check_model(model)
     if X.ndim != 2 or X.shape[1] != model.n_in:
         raise ValueError(f"X: must have shape (n_samples, {model.n_in}), got {X.shape}")
-    spikes = None
-    if _spiking(model):
-        spikes = _check_spikes(model, input_spikes if input_spikes is not None else input_trains(model, X, seed),
-                               X.shape[0])
+    spikes = _trains(model, X, input_spikes, seed)
     logits = [to_brian(model, X[s:s + batch_size], codegen_target=codegen_target,
                        input_spikes=None if spikes is None else spikes[:, s:s + batch_size]).run()
               for s in range(0, len(X), batch_size)]

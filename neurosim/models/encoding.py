@@ -58,15 +58,17 @@ def latency_spikes(x: torch.Tensor, steps: int) -> torch.Tensor:
     return ((t == t_fire.unsqueeze(0)) & (x > 0).unsqueeze(0)).to(x.dtype)
 
 
-def encode(x: torch.Tensor, encoding: str, steps: int, *, max_rate: float = 1000.0, dt: float = 1e-3,
+def encode(x: torch.Tensor, encoding: str, steps: int, *, p_scale: float = 1.0,
            generator: torch.Generator | None = None) -> torch.Tensor:
     """The input of every step, ``(steps, B, n_in)``, under ``encoding`` (see the module docstring).
 
-    ``max_rate`` (Hz) and ``dt`` (s) set the Poisson code's probability per step.
+    ``p_scale`` is the Poisson code's spike probability per step at ``x = 1``,
+    ``max_rate * dt`` (default 1: probability ``x``).
     """
     V.choice("encoding", encoding, ENCODINGS)
+    V.real("p_scale", p_scale, gt=0.0, le=1.0)
     if encoding == "current":
         return x.expand(steps, *x.shape)
     if encoding == "poisson":
-        return poisson_spikes(x, steps, max_rate * dt, generator)
+        return poisson_spikes(x, steps, p_scale, generator)
     return latency_spikes(x, steps)

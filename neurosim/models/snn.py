@@ -219,7 +219,7 @@ class SpikingMLP(C.OwnNoise, nn.Module):
         """
         if self.encoding == "poisson" and generator is None:
             generator = self.noise_generator(x.device)
-        return encode(x, self.encoding, self.steps, max_rate=self.max_rate, dt=self.dt, generator=generator)
+        return encode(x, self.encoding, self.steps, p_scale=self.max_rate * self.dt, generator=generator)
 
     def forward(self, x: torch.Tensor, *, generator: torch.Generator | None = None,
                 input_spikes: torch.Tensor | None = None, return_spikes: bool = False

@@ -226,7 +226,7 @@ def _resolve_task(task_raw: dict[str, Any], kind: str, network: dict[str, Any]) 
         try:
             import neurogym  # noqa: F401
         except ImportError:
-            raise ConfigError("task.name", EXTRA_HINT.removeprefix('task.name = "neurogym" ')) from None
+            raise ConfigError("task.name", f'"neurogym" {EXTRA_HINT}') from None
     task = {"name": task_name, **_fill("task", task_raw, S.task_fields(task_name, kind), skip=("name",))}
     if task_name == "npz":
         task["sha256"] = file_sha256(task["path"], "task.path")

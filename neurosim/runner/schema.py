@@ -135,12 +135,15 @@ def task_fields(name: str, kind: str = "mlp") -> dict[str, Field]:
     if name == "poisson":
         return {}
     if name == "neurogym":
-        return {"env": Field(MISSING, V.string, "a registered neurogym environment, e.g. "
-                                                "\"PerceptualDecisionMaking-v0\""),
+        from neurosim.tasks.neurogym_task import NeurogymTask
+
+        d = V.signature_defaults(NeurogymTask)
+        return {"env": Field(d["env"], V.string, "a registered neurogym environment"),
                 "params": Field({}, table, "the environment's keyword arguments (dt comes from network.dt)"),
-                "seq_len": Field(None, _optional_int, "steps per batch (default: the longest of 500 trials)"),
-                "fixation_weight": Field(0.2, V.bounded(ge=0.0), "mask weight of steps without a decision "
-                                                                 "target")}
+                "seq_len": Field(d["seq_len"], _optional_int, "steps per batch (default: the longest of 500 "
+                                                              "trials)"),
+                "fixation_weight": Field(d["fixation_weight"], V.bounded(ge=0.0), "mask weight of steps without "
+                                                                                  "a decision target")}
     from neurosim.tasks import npz, sequences
     from neurosim.tasks.digits import load_digits_split
 

@@ -41,6 +41,7 @@ import numpy as np
 from neurosim import validate as V
 
 __all__ = [
+    "FIXATION_WEIGHT",
     "CognitiveTask",
     "ContextDependentIntegration",
     "ParametricWorkingMemory",
@@ -48,6 +49,9 @@ __all__ = [
 ]
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+#: Default loss weight of the steps before the decision (every task here and :class:`NeurogymTask`).
+FIXATION_WEIGHT = 0.2
 
 
 # ----------------------------------------------------------------------------- checks
@@ -235,7 +239,7 @@ class PerceptualDecisionMaking(CognitiveTask):
         decision: float = 300.0,
         coherences: tuple[float, ...] = (0.0, 3.2, 6.4, 12.8, 25.6, 51.2),
         sigma: float = 1.0,
-        fixation_weight: float = 0.2,
+        fixation_weight: float = FIXATION_WEIGHT,
     ) -> None:
         self.coherences = V.reals("coherences", coherences, ge=0.0, le=100.0)
         super().__init__(dt, {"fixation": fixation, "stimulus": stimulus, "delay": delay, "decision": decision},
@@ -307,7 +311,7 @@ class ContextDependentIntegration(CognitiveTask):
         decision: float = 300.0,
         coherences: tuple[float, ...] = (5.0, 15.0, 50.0),
         sigma: float = 1.0,
-        fixation_weight: float = 0.2,
+        fixation_weight: float = FIXATION_WEIGHT,
     ) -> None:
         self.coherences = V.reals("coherences", coherences, ge=0.0, le=100.0)
         super().__init__(dt, {"fixation": fixation, "stimulus": stimulus, "delay": delay, "decision": decision},
@@ -392,7 +396,7 @@ class ParametricWorkingMemory(CognitiveTask):
         f_min: float = 10.0,
         f_max: float = 34.0,
         sigma: float = 1.0,
-        fixation_weight: float = 0.2,
+        fixation_weight: float = FIXATION_WEIGHT,
     ) -> None:
         self.f_min = _check_number("f_min", f_min)
         self.f_max = _check_number("f_max", f_max)

@@ -43,10 +43,12 @@ from typing import Any
 import numpy as np
 
 from neurosim import validate as V
+from neurosim.tasks.cognitive import FIXATION_WEIGHT
 
 __all__ = ["EXTRA_HINT", "NeurogymTask"]
 
-EXTRA_HINT = 'task.name = "neurogym" needs the neurogym extra: pip install "neurosim[neurogym]"'
+#: What to do when neurogym is missing (the runner prefixes the key, ``task.name``).
+EXTRA_HINT = 'needs the neurogym extra: pip install "neurosim[neurogym]"'
 LENGTH_PROBE_TRIALS = 500
 MAX_REDRAWS = 1000
 
@@ -55,7 +57,7 @@ def _import_neurogym() -> Any:
     try:
         import neurogym
     except ImportError as exc:
-        raise ValueError(EXTRA_HINT) from exc
+        raise ValueError(f"NeurogymTask {EXTRA_HINT}") from exc
     return neurogym
 
 
@@ -83,7 +85,7 @@ class NeurogymTask:
     """
 
     def __init__(self, env: str = "PerceptualDecisionMaking-v0", dt: float = 20.0, seq_len: int | None = None,
-                 fixation_weight: float = 0.2, kwargs: dict[str, Any] | None = None) -> None:
+                 fixation_weight: float = FIXATION_WEIGHT, kwargs: dict[str, Any] | None = None) -> None:
         ngym = _import_neurogym()
         self.env_id = V.string("env", env)
         self.dt = V.real("dt", dt, gt=0.0)
