@@ -140,8 +140,8 @@ class SnapshotRecorder:
                 vars_ = ["w"] + (["level"] if "level" in S.variables else [])
                 # standalone cannot resolve record=True for synapses: give the indices
                 record = np.arange((n_synapses or {})[name]) if mode == "standalone" else True
-                mon = b2.StateMonitor(S, vars_, record=record, dt=every, when="start",
-                                      name=f"{S.name}_snapshots")
+                mon = _synapse_monitor(S, vars_, record=record, dt=every, when="start",
+                                       name=f"{S.name}_snapshots")
                 self.monitors[name] = mon
                 self.objects.append(mon)
 
@@ -179,7 +179,6 @@ class TraceRecorder:
 
     def __init__(self, synapses: dict[str, Any], every: Any, n_synapses: dict[str, int], n: int,
                  seed: int) -> None:
-        import brian2 as b2
 
         self.synapses, self.monitors, self.objects = synapses, {}, []
         self.index: dict[str, np.ndarray] = {}
@@ -191,7 +190,7 @@ class TraceRecorder:
             idx = np.sort(rng.choice(total, min(n, total), replace=False))
             self.index[name] = idx
             vars_ = ["w"] + (["level"] if "level" in S.variables else [])
-            mon = b2.StateMonitor(S, vars_, record=idx, dt=every, when="end", name=f"{S.name}_traces")
+            mon = _synapse_monitor(S, vars_, record=idx, dt=every, when="end", name=f"{S.name}_traces")
             self.monitors[name] = mon
             self.objects.append(mon)
 
@@ -262,3 +261,19 @@ def size_metrics(p: Projection, w_max: float, prefix: str = "") -> dict[str, flo
     x = p.size.astype(np.float64) / w_max
     return {f"{prefix}w_mean_rel": float(x.mean()), f"{prefix}frac_low": float(np.mean(x < 0.1)),
             f"{prefix}frac_high": float(np.mean(x > 0.9))}
+
+
+def _synapse_monitor(S: Any, variables: list[str], **kwargs: Any) -> Any:
+    """A ``StateMonitor`` of synapses recorded by index.
+
+    The indices are ours (a subset of ``0 .. n - 1`` of the synapses this
+    package made), so Brian2's standalone warning that it cannot check them
+    tells the user nothing: it is suppressed (on the console only; Brian2's log
+    file keeps it).
+    """
+    import brian2 as b2
+    from brian2.utils.logger import BrianLogger
+
+    BrianLogger.suppress_name("cannot_check_statemonitor_indices")
+    return b2.StateMonitor(S, variables, **kwargs)
+
