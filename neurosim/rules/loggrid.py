@@ -176,7 +176,8 @@ class LogGridMadam(Optimizer):
         if not (rms > 0.0 and math.isfinite(rms)):
             raise ValueError(
                 f"LogGridMadam: {C.where(gi, pi)} has rms {rms}; a log grid needs "
-                "w_max = p_scale * rms(w) > 0 (put it in a group with rule='additive')"
+                "w_max = p_scale * rms(w) > 0 (put it in a group with rule='additive'; "
+                "neurosim.rules.param_groups(model) does this for every bias and scalar)"
             )
         spec = self._grid(group)
         grid = spec.grid(group["p_scale"] * rms)

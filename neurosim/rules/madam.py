@@ -105,7 +105,8 @@ class Madam(Optimizer):
         if group["rule"] != C.ADDITIVE and rms == 0.0:
             warnings.warn(
                 f"Madam: {C.where(gi, pi)} is all zero at the first step; a multiplicative "
-                "rule cannot move it (put it in a group with rule='additive')",
+                "rule cannot move it (put it in a group with rule='additive'; neurosim.rules.param_groups(model) "
+                "does this for every bias and scalar)",
                 RuntimeWarning,
                 stacklevel=3,
             )
