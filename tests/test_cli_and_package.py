@@ -67,3 +67,8 @@ def test_demo_quick_learns_and_reports_levels(capsys) -> None:
     assert "test accuracy" in out and "levels in use" in out
     assert result["test_accuracy"] > 0.5  # chance is 0.1; 10 epochs of 26-level learning
     assert 2 <= result["levels_used_input->hidden"] <= 26
+
+
+def test_python_dash_m_neurosim_is_the_command() -> None:
+    out = subprocess.run([sys.executable, "-m", "neurosim", "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip().startswith("neurosim"), out.stderr
