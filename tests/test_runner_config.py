@@ -82,6 +82,9 @@ BAD: list[tuple[str, str, str]] = [
     ("identical pairs without pairs", 'name = "s"\n[network]\nkind = "brian_song"\npair_start = "identical"\n'
      '[rule]\nname = "additive"\n', "network.pair_start: \"identical\" needs network.duplicate = true"),
 ]
+BAD.append(("task dt against network dt", 'name = "t"\n[network]\nkind = "rnn"\ndt = 0.02\n[task]\n'
+            'name = "perceptual_decision_making"\nparams = { dt = 10.0 }\n[rule]\nname = "madam"\n',
+            "task.params.dt: must equal network.dt in ms (20), got 10.0"))
 BAD[1] = ("zero lr", GOOD.replace('name = "loggrid_madam"', 'name = "loggrid_madam"\nlr = 0'),
           "rule.lr: must be > 0, got 0")
 

@@ -154,6 +154,9 @@ def test_neurosim_run_trains_a_dale_rnn_on_a_neurogym_task(tmp_path: Path) -> No
     proc = _cli(["run", str(bad), "--runs", str(tmp_path / "runs")])
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "Did you mean 'PerceptualDecisionMaking-v0'" in proc.stderr
+    bad.write_text(RNN.format(name="ng", task='name = "neurogym"\nparams = { dt = 100 }'))
+    proc = _cli(["run", str(bad), "--runs", str(tmp_path / "runs2")])
+    assert proc.returncode == 2 and "task.params.dt: must equal network.dt in ms (20), got 100" in proc.stderr
 
 
 def test_a_missing_neurogym_extra_is_one_line_naming_it(tmp_path: Path) -> None:

@@ -89,6 +89,14 @@ def _check_memory(kind: str, n_in: int, n_out: int, net: dict[str, Any], batch: 
     refuse_if_too_big(need, f"{weights:.3g} weights (weights, gradients, optimizer state)")
 
 
+def _task_dt(given: Any, net: dict[str, Any]) -> float:
+    """The task's time step in ms: the network's ``dt`` (s) converted once; a ``task.params.dt`` must agree."""
+    dt_ms = net["dt"] * 1000.0
+    if given is not None and not math.isclose(given, dt_ms):
+        raise ConfigError("task.params.dt", f"must equal network.dt in ms ({dt_ms:g}), got {given!r}")
+    return dt_ms
+
+
 def prepare(config: dict[str, Any]) -> Setup:
     """Build task, model, optimizer and scheduler; raise :class:`ConfigError` on bad values."""
     from neurosim import models
@@ -110,10 +118,7 @@ def prepare(config: dict[str, Any]) -> Setup:
         from neurosim.tasks.neurogym_task import NeurogymTask
 
         kwargs = dict(task_cfg.pop("params", {}))
-        dt_ms = net["dt"] * 1000.0
-        if "dt" in kwargs and not math.isclose(kwargs["dt"], dt_ms):
-            raise ConfigError("task.params.dt", f"must equal network.dt in ms ({dt_ms:g}), got {kwargs['dt']!r}")
-        kwargs.pop("dt", None)
+        dt_ms = _task_dt(kwargs.pop("dt", None), net)
         task = _keyed("task", lambda: NeurogymTask(dt=dt_ms, kwargs=kwargs, **task_cfg))
         n_in, n_out = task.n_in, task.n_out
     elif task_name in CLASSIFICATION_TASKS:
@@ -131,10 +136,7 @@ def prepare(config: dict[str, Any]) -> Setup:
                                                       f"the data span [{lo:g}, {hi:g}]; scale them first")
     else:
         params = dict(task_cfg.get("params", {}))
-        if "dt" in params and not math.isclose(params["dt"], net["dt"] * 1000.0):
-            raise ConfigError("task.params.dt", f"must equal network.dt in ms ({net['dt'] * 1000:g}), "
-                                                f"got {params['dt']!r}")
-        params["dt"] = net["dt"] * 1000.0
+        params["dt"] = _task_dt(params.get("dt"), net)
         task = _keyed("task.params", lambda: make_task(task_name, **params))
         n_in, n_out = task.n_in, task.n_out
 
