@@ -204,10 +204,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result["rules"] = {k: {part: h.get("sigma_ln") for part, h in v.items()} for k, v in cmp.summary["runs"].items()}
     result["rules_slope"] = {k: {part: h.get("slope") for part, h in v.items()} for k, v in cmp.summary["runs"].items()}
 
-    bench = out / "benchmark.txt"
-    if bench.is_file():
-        md += ["## Benchmark: `python benchmarks/fit_sizes.py`\n", "```", bench.read_text().rstrip(),
-               "```\n"]
     result["seconds"] = time.perf_counter() - t_start
     md.append(f"Total time of this script: {result['seconds']:.0f} s.\n")
     write_text(out / "README.md", "\n".join(md))
