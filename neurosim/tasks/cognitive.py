@@ -60,7 +60,8 @@ def _check_number(name: str, value: Any, *, low: float = 0.0, allow_low: bool = 
     return V.real(name, value, ge=low) if allow_low else V.real(name, value, gt=low)
 
 
-def _as_rng(rng: Any) -> np.random.Generator:
+def as_rng(rng: Any) -> np.random.Generator:
+    """``rng`` as a numpy Generator: a Generator as it is, a non-negative int as its seed."""
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
@@ -165,7 +166,7 @@ class CognitiveTask:
             Only with ``return_info=True``; always has ``choice`` (correct choice).
         """
         B = V.integer("batch_size", batch_size, ge=1)
-        gen = _as_rng(rng)
+        gen = as_rng(rng)
         inputs = np.zeros((self.T, B, self.n_in), dtype=np.float32)
         targets = np.zeros((self.T, B), dtype=np.int64)
         d0, d1 = self.decision_epoch

@@ -36,14 +36,13 @@ are 0, 6.4, ..., 51.2 % (neurosim adds 3.2 %).
 from __future__ import annotations
 
 import difflib
-import math
 import warnings
 from typing import Any
 
 import numpy as np
 
 from neurosim import validate as V
-from neurosim.tasks.cognitive import FIXATION_WEIGHT
+from neurosim.tasks.cognitive import FIXATION_WEIGHT, as_rng
 
 __all__ = ["EXTRA_HINT", "NeurogymTask"]
 
@@ -138,9 +137,7 @@ class NeurogymTask:
         gives the same batch.
         """
         B = V.integer("batch_size", batch_size, ge=1)
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng: must be a numpy.random.Generator, got {type(rng).__name__}")
-        self._env.seed(int(rng.integers(0, 2**31 - 1)))
+        self._env.seed(int(as_rng(rng).integers(0, 2**31 - 1)))
         inputs = np.zeros((self.T, B, self.n_in), dtype=np.float32)
         targets = np.zeros((self.T, B), dtype=np.int64)
         mask = np.zeros((self.T, B), dtype=np.float32)
@@ -176,8 +173,3 @@ class NeurogymTask:
             if self.n_out == 3:
                 info["signed_coherence"] = np.where(info["choice"] == 1, info["coh"], -info["coh"]) + 0.0
         return info
-
-    @property
-    def step_sigma(self) -> float:
-        """Per-step noise std the environment adds, when it has one (``sigma / sqrt(dt)``)."""
-        return float(getattr(self._env, "sigma", math.nan))
