@@ -48,7 +48,7 @@ from neurosim.files import atomic_path
 from neurosim.lns import LogGrid
 
 FORMAT = "neurosim.snapshot/1"
-_ARRAYS = ("sign", "size", "pre", "post", "level")
+_ARRAYS = ("sign", "size", "pre", "post", "level", "post_sign")
 
 
 class SnapshotError(ValueError):
@@ -63,6 +63,10 @@ class Projection:
     ``size``); dense projections leave them ``None`` and keep ``size`` as a
     ``(post, pre)`` matrix. ``level`` and ``grid`` are given together for
     projections whose sizes live on a :class:`~neurosim.lns.LogGrid`.
+    ``post_sign`` (dense projections only) is the E/I identity (+1 / -1) of each
+    postsynaptic unit, one per row, where the model knows it (the units of a
+    recurrent E/I network), so that an analysis can take E->E, E->I, I->E and
+    I->I apart.
     """
 
     sign: np.ndarray
@@ -72,6 +76,7 @@ class Projection:
     unit: str = "1"
     level: np.ndarray | None = None
     grid: LogGrid | None = None
+    post_sign: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.sign = np.asarray(self.sign).astype(np.int8, copy=False)
@@ -95,6 +100,13 @@ class Projection:
             self.level = np.asarray(self.level).astype(self.grid.dtype, copy=False)
             if self.level.shape != self.size.shape:
                 raise ValueError(f"level: shape {self.level.shape} differs from size {self.size.shape}")
+        if self.post_sign is not None:
+            self.post_sign = np.asarray(self.post_sign).astype(np.int8, copy=False)
+            if self.pre is not None or self.size.ndim != 2 or self.post_sign.shape != (self.size.shape[0],):
+                raise ValueError(f"post_sign: must be 1-D with one sign per row of a dense (post, pre) size, "
+                                 f"got shape {self.post_sign.shape} for size {self.size.shape}")
+            if not np.isin(self.post_sign, (-1, 1)).all():
+                raise ValueError("post_sign: entries must be -1 or +1")
         if not isinstance(self.unit, str):
             raise ValueError(f"unit: must be a string, got {type(self.unit).__name__}")
 
@@ -234,10 +246,18 @@ def from_module(model: Any, optimizer: Any = None, unit: str = "1") -> dict[str,
         level, grid = grids.get(id(size_t), (None, None))
         if level is not None:
             level = np.array(level, copy=True)
-        out[name] = Projection(sign=sign, size=size, unit=unit, level=level, grid=grid)
+        post_sign = getattr(module, "post_sign", None)  # set by recurrent E/I models on their Dale layers
+        if post_sign is not None:
+            post_sign = np.asarray(torch_to_numpy(post_sign)).astype(np.int8)
+        out[name] = Projection(sign=sign, size=size, unit=unit, level=level, grid=grid, post_sign=post_sign)
     if not out:
         raise ValueError("model: has no Dale layer (size + sign) and no weight matrix to snapshot")
     return out
+
+
+def torch_to_numpy(x: Any) -> np.ndarray:
+    """A torch tensor (any device) or array-like as a numpy array."""
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
 def _optimizer_grids(optimizer: Any) -> dict[int, tuple[np.ndarray, LogGrid]]:

@@ -304,7 +304,7 @@ def test_bad_input_is_one_line_value_error(kind: str, kwargs: dict, match: str) 
 
 
 def test_bad_kind_and_shapes() -> None:
-    with pytest.raises(ValueError, match='kind: must be one of mlp, rnn, snn, got "cnn"'):
+    with pytest.raises(ValueError, match='kind: must be one of mlp, rnn, snn, srnn, got "cnn"'):
         build("cnn", 4, 2)
     with pytest.raises(ValueError, match="n_in"):
         build("mlp", 0, 2)

@@ -22,7 +22,7 @@ BAD: list[tuple[str, str, str]] = [
     ("typo in top key", "sed = 1\n" + GOOD, "sed: unknown key; did you mean \"seed\"?"),
     ("typo in section", GOOD.replace("[train]", "[trian]"), "trian: unknown key; did you mean \"train\"?"),
     ("unknown network kind", GOOD.replace('kind = "mlp"', 'kind = "mpl"'),
-     "network.kind: must be one of mlp, rnn, snn, brian_song, brian_ei, got \"mpl\"; did you mean \"mlp\"?"),
+     "network.kind: must be one of mlp, rnn, snn, srnn, brian_song, brian_ei, got \"mpl\"; did you mean \"mlp\"?"),
     ("missing network kind", GOOD.replace('kind = "mlp"', ""), "network.kind: is required"),
     ("missing rule name", GOOD.replace('name = "loggrid_madam"', ""), "rule.name: is required"),
     ("unknown rule", GOOD.replace('"loggrid_madam"', '"madman"'), "rule.name: must be one of"),

@@ -4,9 +4,12 @@ A *projection* is the synapses from one presynaptic population onto one postsyna
 population (Brian2: one ``Synapses`` object such as E->E; torch: one layer). A torch
 layer under Dale's principle holds two projections, from its excitatory and from its
 inhibitory inputs (the columns of each sign): :func:`parts` splits it into
-``"<layer> (E)"`` and ``"<layer> (I)"``. A layer of signed weights (the matched ANN) has
-no presynaptic sign and stays one part, analysed by size ``|w|``. Analysis is per part;
-:func:`parts` with ``pool=True`` puts them together, and the label says so.
+``"<layer> (E)"`` and ``"<layer> (I)"``. Where the snapshot also records the E/I
+identity of the postsynaptic units (``post_sign``, as recurrent E/I networks do), a
+Dale layer is split four ways, ``"<layer> (E->E)"``, ``(E->I)``, ``(I->E)`` and
+``(I->I)``: a projection is one presynaptic onto one postsynaptic population. A layer
+of signed weights (the matched ANN) has no presynaptic sign and stays one part, analysed
+by size ``|w|``. Analysis is per part; :func:`parts` with ``pool=True`` puts them together, and the label says so.
 
 :func:`pool` turns one part into the sizes a fit takes (on a common grid when the part's
 pieces share one), :func:`pairs` finds the synapse pairs that share pre- and postsynaptic
@@ -74,15 +77,28 @@ def _column_signs(p: Any) -> np.ndarray | None:
     return col if np.all(sign == col[None, :]) and np.all(col != 0) else None
 
 
+def _row_signs(p: Any) -> np.ndarray | None:
+    """The E/I identity of each postsynaptic unit (row) of a dense projection, where recorded."""
+    rows = getattr(p, "post_sign", None)
+    return None if rows is None or p.pre is not None else np.asarray(rows)
+
+
 def parts(snap: Any, names: Sequence[str], *, pool: bool = False) -> dict[str, list[Piece]]:
     """The parts an analysis takes: ``{label: pieces}`` (see the module docstring)."""
     out: dict[str, list[Piece]] = {}
     for n in names:
         p = snap.projections[n]
-        cols = _column_signs(p)
-        if cols is not None and (cols > 0).any() and (cols < 0).any():
+        cols, rows = _column_signs(p), _row_signs(p)
+        shape = np.shape(p.sign)
+        if cols is not None and rows is not None and (rows > 0).any() and (rows < 0).any():
+            for pre_sgn, pre in ((1, "E"), (-1, "I")):
+                for post_sgn, post in ((1, "E"), (-1, "I")):
+                    mask = ((rows[:, None] == post_sgn) & (cols[None, :] == pre_sgn)).ravel()
+                    if mask.any():
+                        out[f"{n} ({pre}->{post})"] = [Piece(n, p, mask)]
+        elif cols is not None and (cols > 0).any() and (cols < 0).any():
             for sgn, tag in ((1, "E"), (-1, "I")):
-                mask = np.broadcast_to(cols[None, :] == sgn, np.shape(p.sign)).ravel()
+                mask = np.broadcast_to(cols[None, :] == sgn, shape).ravel()
                 out[f"{n} ({tag})"] = [Piece(n, p, mask)]
         else:
             out[n] = [Piece(n, p, None)]

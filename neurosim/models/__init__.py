@@ -2,7 +2,7 @@
 
 Status: ``DaleMLP``, ``DaleRNN``, ``svd_entropy`` and :func:`build` are the first
 deliverable (the runner builds models from TOML configs with them);
-``SpikingMLP`` follows. Every model:
+``SpikingMLP`` and the recurrent ``SpikingRNN`` follow. Every model:
 
 * has ``dale=True`` (sign-constrained :class:`neurosim.dale.DaleLinear` layers:
   ``size`` parameter >= 0, ``sign`` buffer per presynaptic unit) or
@@ -30,6 +30,7 @@ from neurosim.models.encoding import ENCODINGS, encode
 from neurosim.models.mlp import DaleMLP
 from neurosim.models.rnn import DaleRNN, spectral_radius, svd_entropy
 from neurosim.models.snn import SURROGATES, SpikingMLP, spike, surrogate_derivative
+from neurosim.models.srnn import SpikingRNN, on_off_spikes
 
 __all__ = [
     "ENCODINGS",
@@ -39,8 +40,10 @@ __all__ = [
     "DaleRNN",
     "OwnNoise",
     "SpikingMLP",
+    "SpikingRNN",
     "build",
     "encode",
+    "on_off_spikes",
     "spectral_radius",
     "spike",
     "surrogate_derivative",
@@ -48,7 +51,7 @@ __all__ = [
 ]
 
 #: Model kind -> class, for :func:`build`.
-KINDS: dict[str, type[nn.Module]] = {"mlp": DaleMLP, "rnn": DaleRNN, "snn": SpikingMLP}
+KINDS: dict[str, type[nn.Module]] = {"mlp": DaleMLP, "rnn": DaleRNN, "snn": SpikingMLP, "srnn": SpikingRNN}
 
 #: Defaults :func:`build` supplies for the hidden sizes, which the feedforward classes require
 #: positionally; every other default is in the class's signature (see :func:`defaults`).
@@ -67,7 +70,7 @@ def defaults(kind: str) -> dict[str, Any]:
 
 def build(kind: str, n_in: int, n_out: int, **kwargs: Any) -> nn.Module:
     """Build a model by kind: ``"mlp"`` (:class:`DaleMLP`), ``"rnn"`` (:class:`DaleRNN`),
-    ``"snn"`` (:class:`SpikingMLP`).
+    ``"snn"`` (:class:`SpikingMLP`), ``"srnn"`` (:class:`SpikingRNN`).
 
     ``kwargs`` are the class's keyword arguments (``hidden`` for mlp/snn, default
     ``[128]``; ``n_rec`` for rnn, default 100; ``dale``, ``inhibitory_fraction``,

@@ -51,7 +51,10 @@ from torch import nn
 from neurosim import validate as V
 from neurosim.models import _common as C
 
-__all__ = ["DaleRNN", "spectral_radius", "svd_entropy"]
+__all__ = ["BALANCES", "DaleRNN", "spectral_radius", "svd_entropy"]
+
+#: Initial E/I balance of the recurrent input (:class:`DaleRNN`'s ``balance``).
+BALANCES: tuple[str, ...] = ("mean", "rows")
 
 
 def spectral_radius(W: torch.Tensor) -> float:
@@ -90,6 +93,26 @@ def svd_entropy(W: Any) -> float:
     return min(max(h, 0.0), 1.0)
 
 
+def _balance(size: torch.Tensor, unit_sign: torch.Tensor, balance: str, inhibitory_gain: float) -> None:
+    """Set, in place, the inhibitory columns of recurrent sizes ``size`` (post x pre).
+
+    ``balance="mean"`` keeps :class:`~neurosim.dale.DaleLinear`'s balance on
+    average (inhibitory columns ``n_E / n_I`` times larger); ``"rows"`` rescales
+    each row's inhibitory sizes so that its summed inhibition equals its summed
+    excitation exactly (zero row sums: the balanced condition of Rajan & Abbott
+    2006, PRL 97:188104, which removes the fluctuations of the row sums). Then
+    every inhibitory size is multiplied by ``inhibitory_gain``.
+    """
+    inh = unit_sign < 0
+    if not bool(inh.any()):
+        return
+    if balance == "rows":
+        exc_sum = size[:, ~inh].sum(1, keepdim=True)
+        inh_sum = size[:, inh].sum(1, keepdim=True).clamp_min(torch.finfo(size.dtype).tiny)
+        size[:, inh] *= exc_sum / inh_sum
+    size[:, inh] *= inhibitory_gain
+
+
 class DaleRNN(C.OwnNoise, nn.Module):
     """Continuous-time rate RNN with E/I recurrent units (see the module docstring).
 
@@ -109,6 +132,22 @@ class DaleRNN(C.OwnNoise, nn.Module):
         noise is ``sqrt(2 dt / tau) * noise_std * N(0, 1)``. Default 0.1.
     spectral_radius:
         Spectral radius of the initial recurrent matrix (> 0). Default 1.0 (see the module docstring).
+    feedforward_inhibition:
+        With ``dale=True``, every input channel also drives an inhibitory relay
+        unit of its own (a linear interneuron that copies it), which projects
+        to the recurrent units through learned inhibitory sizes: feedforward
+        inhibition, as thalamic input drives cortical E cells directly and
+        through fast-spiking interneurons (Gabernet et al. 2005, Neuron
+        48:315). It is the simplest DANN (Cornford et al. 2021, ICLR), with
+        one fixed interneuron per input, and it lets a unit take the difference
+        of two inputs. The matched ANN gets the same number of signed input
+        weights. Default ``False``.
+    inhibitory_gain:
+        Scale of the initial inhibitory recurrent sizes relative to the
+        balanced ones (> 0; > 1: inhibition-dominated). Default 1.
+    balance:
+        ``"mean"`` (default): each unit's E and I recurrent input cancel on
+        average; ``"rows"``: exactly (see :func:`_balance`).
     generator:
         CPU ``torch.Generator`` for the initial weights and for the seed of the
         noise generator (``None``: torch's global one).
@@ -134,17 +173,26 @@ class DaleRNN(C.OwnNoise, nn.Module):
               "tau": V.Param(V.bounded(gt=0.0), "membrane time constant (s)"),
               "dt": V.Param(V.bounded(gt=0.0), "Euler time step (s)"),
               "noise_std": V.Param(V.bounded(ge=0.0), "recurrent noise standard deviation"),
-              "spectral_radius": V.Param(V.bounded(gt=0.0), "spectral radius of the initial recurrent matrix")}
+              "spectral_radius": V.Param(V.bounded(gt=0.0), "spectral radius of the initial recurrent matrix"),
+              "feedforward_inhibition": V.Param(V.flag, "each input also inhibits, through an inhibitory relay "
+                                                        "unit of its own"),
+              "inhibitory_gain": V.Param(V.bounded(gt=0.0), "scale of the initial inhibitory recurrent sizes "
+                                                            "relative to balance"),
+              "balance": V.Param(V.one_of(*BALANCES), "initial E/I balance of each unit's recurrent input: "
+                                                      "on average (mean) or exactly (rows)")}
 
     def __init__(self, n_in: int, n_rec: int = 100, n_out: int = 3, *, dale: bool = True,
                  inhibitory_fraction: float = 0.2, tau: float = 0.1, dt: float = 0.02,
-                 noise_std: float = 0.1, spectral_radius: float = 1.0,
+                 noise_std: float = 0.1, spectral_radius: float = 1.0, feedforward_inhibition: bool = False,
+                 inhibitory_gain: float = 1.0, balance: str = "mean",
                  generator: torch.Generator | None = None, device: Any = None) -> None:
         super().__init__()
         n_in = V.integer("n_in", n_in, ge=1)
         n_out = V.integer("n_out", n_out, ge=1)
         v = C.checked(self.PARAMS, n_rec=n_rec, dale=dale, inhibitory_fraction=inhibitory_fraction, tau=tau,
-                      dt=dt, noise_std=noise_std, spectral_radius=spectral_radius)
+                      dt=dt, noise_std=noise_std, spectral_radius=spectral_radius,
+                      feedforward_inhibition=feedforward_inhibition, inhibitory_gain=inhibitory_gain,
+                      balance=balance)
         n_rec, frac, tau, dt = v["n_rec"], v["inhibitory_fraction"], v["tau"], v["dt"]
         noise_std, rho = v["noise_std"], v["spectral_radius"]
         if dt > tau:
@@ -155,16 +203,25 @@ class DaleRNN(C.OwnNoise, nn.Module):
         self.dale, self.inhibitory_fraction = dale, frac
         self.tau, self.dt, self.noise_std, self.spectral_radius = tau, dt, noise_std, rho
         self.alpha = dt / tau
+        self.feedforward_inhibition, self.inhibitory_gain = v["feedforward_inhibition"], v["inhibitory_gain"]
+        self.balance = v["balance"]
 
         ei = C.unit_signs(n_rec, frac, "n_rec")
         rec_sign = ei if dale else torch.ones(n_rec)
         self.n_exc = int((ei > 0).sum())  # readout units; the ANN reads the same number
         self.register_buffer("rec_sign", rec_sign)
-        self.input = C.matched_linear(torch.ones(n_in), n_rec, dale=dale, bias=True, generator=generator)
+        in_sign = torch.ones(n_in)
+        if self.feedforward_inhibition:  # the relays: a second, inhibitory copy of every input
+            in_sign = torch.cat([in_sign, -in_sign]) if dale else torch.ones(2 * n_in)
+        self.input = C.matched_linear(in_sign, n_rec, dale=dale, bias=True, generator=generator)
         self.recurrent = C.matched_linear(rec_sign, n_rec, dale=dale, bias=False, generator=generator)
         self.readout = C.matched_linear(torch.ones(self.n_exc), n_out, dale=dale, bias=True,
                                         generator=generator)
+        for layer in (self.input, self.recurrent):  # the E/I identity of their targets, for snapshots
+            layer.post_sign = ei.clone()
         with torch.no_grad():
+            if dale:
+                _balance(self.recurrent.size, ei, self.balance, self.inhibitory_gain)
             param = self.recurrent.size if dale else self.recurrent.weight
             param.mul_(rho / _radius(self.recurrent.weight))
         self._init_noise(generator)
@@ -187,7 +244,7 @@ class DaleRNN(C.OwnNoise, nn.Module):
             raise ValueError(f"u: must have shape (T, batch, {self.n_in}), got {tuple(u.shape)}")
         T, B, _ = u.shape
         a = self.alpha
-        drive = self.input(u)  # (T, B, n_rec): W_in u_t + b, all steps at once
+        drive = self.input(torch.cat([u, u], -1) if self.feedforward_inhibition else u)  # W_in u_t + b, all t
         W_rec = self.recurrent.weight
         if noise and self.noise_std > 0:
             gen = generator if generator is not None else self.noise_generator(u.device)
@@ -236,4 +293,6 @@ class DaleRNN(C.OwnNoise, nn.Module):
 
     def extra_repr(self) -> str:
         return (f"n_exc={self.n_exc}, dale={self.dale}, tau={self.tau}, dt={self.dt}, "
-                f"noise_std={self.noise_std}, spectral_radius={self.spectral_radius}")
+                f"noise_std={self.noise_std}, spectral_radius={self.spectral_radius}, "
+                f"feedforward_inhibition={self.feedforward_inhibition}, "
+                f"inhibitory_gain={self.inhibitory_gain}, balance={self.balance!r}")

@@ -214,8 +214,8 @@ def _resolve_task(task_raw: dict[str, Any], kind: str, network: dict[str, Any]) 
     if kind == "brian_song" and network["pair_start"] == "identical" and not network["duplicate"]:
         raise ConfigError("network.pair_start", "\"identical\" needs network.duplicate = true (two synapses "
                                                 "per input)")
-    if kind == "rnn" and task_name not in S.SEQUENCE_TASKS:
-        raise ConfigError("task.name", f"network rnn needs a task in time: one of "
+    if kind in S.SEQUENCE_NETWORKS and task_name not in S.SEQUENCE_TASKS:
+        raise ConfigError("task.name", f"network {kind} needs a task in time: one of "
                                        f"{', '.join(S.SEQUENCE_TASKS)}, got {V.fmt(task_name)}")
     if kind in ("mlp", "snn") and task_name not in CLASSIFICATION_TASKS:
         raise ConfigError("task.name", f"network {kind} needs a classification task: one of "
@@ -380,8 +380,28 @@ def config_hash(config: Mapping[str, Any]) -> str:
     task = config.get("task")
     if isinstance(task, Mapping) and "sha256" in task:
         config = {**config, "task": {k: v for k, v in task.items() if k != "path"}}
+    config = _without_late_defaults(config)
     blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+
+def _without_late_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` without the :data:`~neurosim.runner.schema.LATE_KEYS` that hold their default."""
+    out = dict(config)
+    kind = config.get("network", {}).get("kind") if isinstance(config.get("network"), Mapping) else None
+    for section, keys in S.LATE_KEYS.items():
+        values = config.get(section)
+        if not isinstance(values, Mapping) or not any(k in values for k in keys):
+            continue
+        if section == "network":
+            fields = S.network_fields(kind)
+        elif section == "task":
+            fields = S.task_fields(values.get("name", ""), kind or "mlp")
+        else:
+            fields = S.TRAIN_TORCH
+        out[section] = {k: v for k, v in values.items()
+                        if not (k in keys and k in fields and v == fields[k].default)}
+    return out
 
 
 def run_dirname(config: Mapping[str, Any]) -> str:

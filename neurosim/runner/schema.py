@@ -91,7 +91,9 @@ TOP: dict[str, Field] = {
                      "(0 or 1 = no OpenMP); results are exactly reproducible for the same seed and thread count"),
 }
 
-TORCH_NETWORKS = ("mlp", "rnn", "snn")
+TORCH_NETWORKS = ("mlp", "rnn", "snn", "srnn")
+#: Network kinds that run in time on sequence tasks (cognitive tasks, neurogym, sequence files).
+SEQUENCE_NETWORKS = ("rnn", "srnn")
 BRIAN_NETWORKS = ("brian_song", "brian_ei")
 NETWORKS = TORCH_NETWORKS + BRIAN_NETWORKS
 
@@ -105,8 +107,20 @@ SCHEDULERS = ("none", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealing
 
 #: The model keys a config may set, per network kind (the rest are the classes' own defaults).
 MODEL_KEYS = {"mlp": ("dale", "hidden", "inhibitory_fraction"),
-              "rnn": ("dale", "n_rec", "inhibitory_fraction", "tau", "dt", "noise_std", "spectral_radius"),
-              "snn": ("dale", "hidden", "inhibitory_fraction", "steps", "surrogate", "encoding", "max_rate")}
+              "rnn": ("dale", "n_rec", "inhibitory_fraction", "tau", "dt", "noise_std", "spectral_radius",
+                      "feedforward_inhibition", "inhibitory_gain", "balance"),
+              "snn": ("dale", "hidden", "inhibitory_fraction", "steps", "surrogate", "encoding", "max_rate"),
+              "srnn": ("dale", "n_rec", "inhibitory_fraction", "dt", "tau_mem", "tau_syn", "tau_out",
+                       "adaptive_fraction", "tau_adapt", "adapt_strength", "threshold", "max_rate", "surrogate",
+                       "rec_radius", "input_gain")}
+
+#: Keys added after runs were made without them: left out of a run's key (the hash in its
+#: directory name) while they hold their default, so that those runs keep their directories.
+LATE_KEYS: dict[str, tuple[str, ...]] = {
+    "network": ("feedforward_inhibition", "inhibitory_gain", "balance"),
+    "task": ("curriculum",),
+    "train": ("clip_grad_norm",),
+}
 
 
 def network_fields(kind: str) -> dict[str, Field]:
@@ -128,10 +142,25 @@ def _optional_int(key: str, value: Any) -> Any:
     return None if value is None else V.integer(key, value, ge=1)
 
 
+def curriculum_check(key: str, value: Any) -> dict[str, Any]:
+    """A curriculum table ``{epochs = N >= 1, params = {...}}`` (the params are checked by the task)."""
+    value = table(key, value)
+    unknown = sorted(set(value) - {"epochs", "params"})
+    if unknown:
+        raise ValueError(f"{key}.{unknown[0]}: unknown key; allowed: epochs, params")
+    if "epochs" not in value:
+        raise ValueError(f"{key}.epochs: required (the epochs trained on the easier task)")
+    return {"epochs": V.integer(f"{key}.epochs", value["epochs"], ge=1),
+            "params": table(f"{key}.params", value.get("params", {}))}
+
+
 def task_fields(name: str, kind: str = "mlp") -> dict[str, Field]:
     """The ``[task]`` keys of task ``name`` for network ``kind`` (an ``npz`` holds sequences for ``rnn``)."""
     if name in COGNITIVE_TASKS:
-        return {"params": Field({}, table, "task keyword arguments (checked by the task class)")}
+        return {"params": Field({}, table, "task keyword arguments (checked by the task class)"),
+                "curriculum": Field(None, V.optional(curriculum_check),
+                                    "train first on an easier task: {epochs = N, params = {...}} trains the "
+                                    "first N epochs on the task made with these params over task.params")}
     if name == "poisson":
         return {}
     if name == "neurogym":
@@ -150,10 +179,11 @@ def task_fields(name: str, kind: str = "mlp") -> dict[str, Field]:
     if name == "digits":
         loader: Callable[..., Any] = load_digits_split
     else:
-        loader = sequences.load_npz_sequences if kind == "rnn" else npz.load_npz_classification
+        loader = sequences.load_npz_sequences if kind in SEQUENCE_NETWORKS else npz.load_npz_classification
     fields = _from(V.signature_defaults(loader), npz.SPLIT_PARAMS)
     if name == "npz":
-        what = "X (T, trials, inputs), y (T, trials) and an optional mask" if kind == "rnn" else "X and y"
+        what = ("X (T, trials, inputs), y (T, trials) and an optional mask" if kind in SEQUENCE_NETWORKS
+                else "X and y")
         fields = {"path": Field(MISSING, V.string, f"a .npz file with arrays {what} (runs are keyed by its "
                                                    "content, recorded as task.sha256)"), **fields}
     return fields
@@ -236,6 +266,9 @@ TRAIN_TORCH: dict[str, Field] = {
     "eval_trials": Field(512, _pos_int, "rnn only: validation and test trials"),
     "trace_synapses": Field(512, V.integral(ge=0), "synapses per projection whose sizes are recorded at every "
                                                    "step (traces.npz, for size changes at any interval); 0: none"),
+    "clip_grad_norm": Field(None, V.optional(V.bounded(gt=0.0)),
+                            "before each step, scale the gradient of all parameters down to this global L2 "
+                            "norm where it is larger (torch.nn.utils.clip_grad_norm_); none: no clipping"),
 }
 TRAIN_BRIAN: dict[str, Field] = {
     "duration": Field(100.0, V.bounded(gt=0.0), "biological time (s)"),

@@ -31,6 +31,7 @@ from neurosim import snapshot as snap
 from neurosim.runner.config import CLASSIFICATION_TASKS, ConfigError
 from neurosim.runner.memory import BYTES_PER_WEIGHT, refuse_if_too_big
 from neurosim.runner.rundir import RunDir
+from neurosim.runner.schema import SEQUENCE_NETWORKS
 
 
 class Interrupted(Exception):
@@ -48,6 +49,7 @@ class Setup:
     device: torch.device
     data: Any = None  # ClassificationData
     task: Any = None  # CognitiveTask
+    curriculum: tuple[int, Any] | None = None  # (epochs, the easier task trained first)
     generators: dict[str, torch.Generator] = field(default_factory=dict)
 
 
@@ -80,10 +82,11 @@ def _check_memory(kind: str, n_in: int, n_out: int, net: dict[str, Any], batch: 
     """Refuse, before anything is allocated, a network whose training would not fit in memory."""
     from neurosim.models import BUILD_DEFAULTS
 
-    widths = [net["n_rec"]] if kind == "rnn" else list(net.get("hidden", BUILD_DEFAULTS[kind]["hidden"]))
-    dims = [n_in, *widths, n_out]
+    recurrent = kind in SEQUENCE_NETWORKS
+    widths = [net["n_rec"]] if recurrent else list(net.get("hidden", BUILD_DEFAULTS[kind]["hidden"]))
+    dims = [2 * n_in if recurrent else n_in, *widths, n_out]  # (an srnn's on/off or an rnn's relay inputs)
     weights = sum(a * b + b for a, b in itertools.pairwise(dims))
-    if kind == "rnn":
+    if recurrent:
         weights += net["n_rec"] ** 2
     need = BYTES_PER_WEIGHT * weights + 4 * batch * sum(dims) * net.get("steps", 1)
     refuse_if_too_big(need, f"{weights:.3g} weights (weights, gradients, optimizer state)")
@@ -109,7 +112,8 @@ def prepare(config: dict[str, Any]) -> Setup:
     task_cfg = dict(config["task"])
     task_name = task_cfg.pop("name")
     data = task = None
-    if task_name == "npz" and kind == "rnn":
+    curriculum = None
+    if task_name == "npz" and kind in SEQUENCE_NETWORKS:
         path = task_cfg.pop("path")
         task_cfg.pop("sha256", None)
         task = _keyed("task.path", lambda: load_npz_sequences(path, seed=seed, **task_cfg))
@@ -139,6 +143,14 @@ def prepare(config: dict[str, Any]) -> Setup:
         params["dt"] = _task_dt(params.get("dt"), net)
         task = _keyed("task.params", lambda: make_task(task_name, **params))
         n_in, n_out = task.n_in, task.n_out
+        if task_cfg.get("curriculum"):
+            cur = task_cfg["curriculum"]
+            if "dt" in cur["params"]:
+                raise ConfigError("task.curriculum.params.dt", "the curriculum keeps the task's dt (network.dt)")
+            easy = _keyed("task.curriculum.params", lambda: make_task(task_name, **{**params, **cur["params"]}))
+            if (easy.n_in, easy.n_out) != (n_in, n_out):
+                raise ConfigError("task.curriculum.params", "must keep the task's inputs and outputs")
+            curriculum = (cur["epochs"], easy)
 
     _check_memory(kind, n_in, n_out, net, config["train"].get("batch_size", 1))
     gen = torch.Generator().manual_seed(seed)
@@ -154,7 +166,7 @@ def prepare(config: dict[str, Any]) -> Setup:
         cls = getattr(torch.optim.lr_scheduler, config["schedule"]["name"])
         scheduler = _keyed("schedule.params", lambda: cls(optimizer, **config["schedule"]["params"]))
     return Setup(config=config, model=model, optimizer=optimizer, scheduler=scheduler, device=device,
-                 data=data, task=task, generators={"init": gen, "rule": rule_gen})
+                 data=data, task=task, curriculum=curriculum, generators={"init": gen, "rule": rule_gen})
 
 
 def load_run(path: str | os.PathLike[str], *, device: str | None = None) -> Setup:
@@ -270,9 +282,12 @@ def _batches(setup: Setup, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
         for idx in torch.randperm(len(X), generator=g).split(bs):
             yield X[idx], y[idx]
     else:
+        task = setup.task
+        if setup.curriculum is not None and epoch < setup.curriculum[0]:
+            task = setup.curriculum[1]
         for b in range(cfg["train"]["batches_per_epoch"]):
             rng = np.random.default_rng([seed, 3, epoch, b])
-            inputs, targets, mask = setup.task.batch(bs, rng)
+            inputs, targets, mask = task.batch(bs, rng)
             yield torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(mask)
 
 
@@ -301,6 +316,21 @@ def _eval_forward(setup: Setup, inputs: torch.Tensor, key: int) -> torch.Tensor:
         gen = torch.Generator(device=inputs.device).manual_seed(_seed_from(setup.config["seed"], 7, key))
         return setup.model(inputs, generator=gen)
     return setup.model(inputs)
+
+
+def _clip_gradients(model: nn.Module, max_norm: float) -> None:
+    """Scale all gradients down to a global L2 norm of ``max_norm`` where it is larger.
+
+    A non-finite norm leaves the gradients as they are, so that the rule's own
+    handling of non-finite gradients (skip those entries, count them) still
+    applies, rather than one NaN entry turning every gradient into NaN.
+    """
+    params = [p for p in model.parameters() if p.grad is not None]
+    if not params:
+        return
+    norm = nn.utils.get_total_norm([p.grad for p in params])
+    if bool(torch.isfinite(norm)):
+        nn.utils.clip_grads_with_norm_(params, max_norm, norm)
 
 
 def _shuffle_gradients(setup: Setup, epoch: int, b: int) -> None:
@@ -456,6 +486,7 @@ def train(setup: Setup, rundir: RunDir, *, progress: bool = True, bad_checkpoint
         })
 
     shuffle = cfg["rule"].get("shuffle_gradient", False)
+    clip = cfg["train"].get("clip_grad_norm")
     t0 = time.perf_counter()
     bar = tqdm(total=epochs, initial=start_epoch, desc=cfg["name"], disable=not progress, leave=False)
     with _StopFlag() as stop:
@@ -468,6 +499,8 @@ def train(setup: Setup, rundir: RunDir, *, progress: bool = True, bad_checkpoint
                 setup.optimizer.zero_grad(set_to_none=True)
                 loss = _loss(setup, batch)
                 loss.backward()
+                if clip is not None:
+                    _clip_gradients(setup.model, clip)
                 if shuffle:
                     _shuffle_gradients(setup, epoch, b)
                 setup.optimizer.step()
