@@ -143,34 +143,10 @@ def diagnostics_table(diag: dict[str, dict[str, float]]) -> str:
 
 
 def psychometric_figure(by_label: dict[str, list[dict[str, Any]]], path: Path) -> None:
-    """P(choice 1) against signed coherence (%, positive favours choice 1), mean over seeds, a line per condition."""
-    import matplotlib
+    """P(choice 1) against signed coherence, mean over seeds, a line per condition (ANN and additive left)."""
+    from neurosim.analysis.plots import psychometric_figure as figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from neurosim.analysis.plots import save_figure
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, constrained_layout=True)
-    for i, (label, runs) in enumerate(by_label.items()):
-        curves = [r["final"]["psychometric"] for r in runs if r["final"].get("psychometric")]
-        if not curves:
-            continue
-        coh = sorted(float(c) for c in curves[0])
-        p = np.mean([[c[f"{x:g}"] for x in coh] for c in curves], axis=0)
-        ax = axes[0] if label.startswith("ANN") or "Adam" in label or "SGD" in label else axes[1]
-        ax.plot(coh, p, "-" if label.startswith("ANN") else "--", marker="o", ms=3, color=f"C{i % 10}",
-                label=label)
-    for ax in axes:
-        ax.set_xlabel("signed coherence (%)")
-        ax.axhline(0.5, color="0.7", lw=0.6, ls=":")
-        ax.legend(fontsize=6.5, frameon=False, loc="upper left")
-    axes[0].set_ylabel("P(choice 1), mean over seeds")
-    axes[0].set_title("additive rules and the ANN", fontsize=9)
-    axes[1].set_title("multiplicative (Madam) rules under Dale, and the controls", fontsize=9)
-    save_figure(fig, path, tight=False)
-    plt.close(fig)
+    figure({label: [r["final"].get("psychometric") for r in runs] for label, runs in by_label.items()}, path)
 
 
 def describe_rnn_sweep(by_label: dict[str, list[dict[str, Any]]], out: Path
@@ -188,6 +164,25 @@ def describe_rnn_sweep(by_label: dict[str, list[dict[str, Any]]], out: Path
               "counts recurrent synapses on the lowest or highest level of a LogGridMadam grid.", "",
               diagnostics_table(diag), ""]
     return diag, lines
+
+
+def remedies_section(task: str) -> list[str]:
+    """The remedy tables of ``rnn_remedies`` for ``task``, read from its committed summary, if there is one."""
+    import importlib.util
+
+    path = Path("results") / "rnn_remedies" / "summary.json"
+    if not path.exists():
+        return []
+    spec = importlib.util.spec_from_file_location("rnn_remedies", HERE / "rnn_remedies.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    lines = module.report_lines(json.loads(path.read_text()), task)
+    if not lines:
+        return []
+    return ["## What holds the Dale RNNs back: remedies one at a time", "",
+            "From `results/rnn_remedies/` (`python experiments/rnn_remedies.py`), which measures the known "
+            "remedies for Dale rate RNNs against the setting above and runs the chosen combination on every "
+            "task.", "", *lines]
 
 
 def sizes_section(sweep_summary: dict[str, Any]) -> list[str]:
@@ -277,6 +272,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if sweep.tasks[0].config["network"]["kind"] == "rnn":
         diag, more = describe_rnn_sweep(by_label, out)
         lines += more
+        if not args.quick:
+            lines += remedies_section(args.task)
     lines += sizes_section(summary)
     write_text(out / "README.md", "\n".join(lines))
     shutil.copytree(res.sweep_dir, out / "sweep", dirs_exist_ok=True)  # links to run folders stay in runs/

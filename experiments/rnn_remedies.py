@@ -40,8 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosim.files import write_text
-from neurosim.markdown import table
-from neurosim.runner.aggregate import summary_table
+from neurosim.runner.aggregate import every_seed_against, summary_table
 from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep
 
@@ -78,9 +77,10 @@ def remedies(task: str) -> dict[str, dict[str, Any]]:
 
 #: The combination the final phase runs (chosen from the screen; see the README).
 FINAL: dict[str, Any] = {"network.feedforward_inhibition": True, "train.clip_grad_norm": 1.0}
+ANN_LABEL = "ANN + Madam (lr 0.01)"
 FINAL_RULES = {"Dale + Madam (lr 0.01)": ({"network.dale": True}, MADAM),
                "Dale + LogGridMadam 26 levels (lr 0.01)": ({"network.dale": True}, LOGGRID),
-               "ANN + Madam (lr 0.01)": ({"network.dale": False}, MADAM)}
+               ANN_LABEL: ({"network.dale": False}, MADAM)}
 
 
 def _run(name: str, task: str, conds: list[dict[str, Any]], args: Any) -> dict[str, Any]:
@@ -115,22 +115,25 @@ def final(args: Any, seeds: list[int]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def verdict(summary: dict[str, Any]) -> tuple[list[list[Any]], bool]:
-    """Rows (condition, every seed, 90 % of the ANN, met?) and whether the target holds on this task."""
-    ann = _acc(summary.get("ANN + Madam (lr 0.01)", {"metrics": {}}))
-    if not ann:
-        return [], False
-    bar = 0.9 * ann["mean"]
-    rows, ok = [], True
-    for label, s in summary.items():
-        if label.startswith("ANN"):
-            continue
-        by_seed = _acc(s).get("by_seed", {})
-        met = bool(by_seed) and min(by_seed.values()) >= bar
-        ok &= met
-        rows.append([label, ", ".join(f"{100 * v:.1f}" for v in by_seed.values()), f"{100 * bar:.1f}",
-                     "yes" if met else "**no**"])
-    return rows, ok
+def report_lines(result: dict[str, Any], task: str, heading: str = "###") -> list[str]:
+    """The Markdown of one task: its screen table and its final table with the every-seed verdict
+    (used by this study's README and by compare_rules' report of the task)."""
+    lines = []
+    if task in result.get("screen", {}):
+        lines += [f"{heading} One remedy at a time on {task} (Dale + Madam, 3000 steps, 3 seeds)", "",
+                  "Each row changes one thing from the first row, the current setting at 5x the budget; "
+                  "compare_rules' own Dale + Madam row is the current setting at 600 steps.", "",
+                  summary_table(result["screen"][task], ["test_accuracy", "test_loss"]), ""]
+    if task in result.get("final", {}):
+        summary = result["final"][task]
+        verdict, ok = every_seed_against(summary, ANN_LABEL)
+        lines += [f"{heading} The chosen combination on {task} (5 seeds, 3000 steps)", "",
+                  "Settings on top of the task's config: "
+                  + ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in {**BUDGET, **FINAL}.items()) + ".", "",
+                  summary_table(summary), "", verdict, "",
+                  f"Target (every seed of both Dale rows at 90 % of the ANN's mean) "
+                  f"**{'met' if ok else 'not met'}** on {task}.", ""]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -151,22 +154,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         result["final"] = final(args, [0] if args.quick else list(range(5)))
     elif "final" in old:
         result["final"] = old["final"]
-    if "screen" in result:
-        lines += ["## One remedy at a time (Dale + Madam, 3000 steps, 3 seeds)", "",
-                  "Each row changes one thing from the row above it all, the current setting at 5x the budget; "
-                  "compare_rules' own Dale + Madam row is the current setting at 600 steps.", ""]
-        for task, summary in result["screen"].items():
-            lines += [f"### {task}", "", summary_table(summary, ["test_accuracy", "test_loss"]), ""]
-    if "final" in result:
-        lines += ["## The chosen combination on every task (5 seeds, 3000 steps)", "",
-                  "Settings on top of each task's config: "
-                  + ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in {**BUDGET, **FINAL}.items()) + ".", ""]
-        for task, summary in result["final"].items():
-            rows, ok = verdict(summary)
-            lines += [f"### {task}", "", summary_table(summary), "",
-                      "Every seed against 90 % of the ANN's mean (test accuracy, %):", "",
-                      table(["condition", "seeds", "90 % of the ANN", "every seed above?"], rows), "",
-                      f"Target {'met' if ok else 'not met'} on {task}.", ""]
+    for task in BASES:
+        lines += report_lines(result, task)
     lines += [f"Wall time of this invocation: {(time.perf_counter() - t0) / 60:.1f} min (finished runs are "
               "reused, not rerun).", ""]
     write_text(out / "README.md", "\n".join(lines))

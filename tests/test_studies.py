@@ -79,6 +79,37 @@ def test_snn_digits_quick(tmp_path: Path) -> None:
     assert "brian_agreement.png" in readme and (tmp_path / "out" / "brian_agreement.png").is_file()
 
 
+@pytest.mark.brian2
+def test_snn_tasks_quick(tmp_path: Path) -> None:
+    study = _study("snn_tasks")
+    out = study.main(["--quick", "--task", "pdm", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                      "--workers", "1"])
+    res = out["perceptual_decision_making"]
+    assert not res["failed"] and set(res["summary"]) == set(study.CONDITIONS)
+    assert res["chosen_lr"]["Dale SNN + LogGridMadam 26 levels, stochastic"] == 0.01
+    for label, ms in res["measures"].items():
+        assert len(ms) == 1, label
+        stats = ms[0]["stats"]
+        assert set(stats) == {"E_adaptive", "E", "I"} and all(s["rate_hz"] >= 0 for s in stats.values())
+        # the Brian2 copy is the same network: a broken export would not agree on 95 % of decisions
+        assert ms[0]["runtime"]["decision_agreement"] >= 0.95, label
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "## perceptual_decision_making" in readme and "Brian2 copies" in readme
+    assert (tmp_path / "out" / "perceptual_decision_making" / "psychometric.png").is_file()
+
+
+def test_rnn_remedies_quick(tmp_path: Path) -> None:
+    study, out = _run_quick("rnn_remedies", tmp_path)
+    assert set(out["screen"]) == {"context_dependent_integration", "parametric_working_memory"}
+    assert list(out["screen"]["context_dependent_integration"]) == list(
+        study.remedies("context_dependent_integration"))
+    assert set(out["final"]) == set(study.BASES)
+    assert list(out["final"]["context_dependent_integration"]) == list(study.FINAL_RULES)
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "One remedy at a time" in readme and "every seed above?" in readme
+    assert "| Dale + LogGridMadam 26 levels (lr 0.01) | " in readme
+
+
 def test_level_count_quick(tmp_path: Path) -> None:
     study, out = _run_quick("level_count", tmp_path)
     assert not out["failed"] and set(out["conditions"]) == {"8 levels over 60x", "26 levels over 60x"}

@@ -240,8 +240,8 @@ def save_figure(
     return out
 
 
-__all__ = ["levels_figure", "plot_fit", "plot_level_occupancy", "plot_qq", "plot_runs", "save_figure",
-           "smallest_sufficient"]
+__all__ = ["levels_figure", "plot_fit", "plot_level_occupancy", "plot_qq", "plot_runs", "psychometric_figure",
+           "save_figure", "smallest_sufficient"]
 
 
 def smallest_sufficient(levels: Sequence[int], ok: Sequence[bool]) -> int | None:
@@ -459,3 +459,40 @@ def runs_shapes_figure(sizes: dict[str, np.ndarray], shapes: Sequence[str]) -> F
     ax.legend(fontsize="x-small", frameon=False)
     fig.tight_layout()
     return fig
+
+
+def psychometric_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], path: str | os.PathLike[str],
+                        panel: Callable[[str], int] | None = None,
+                        titles: Sequence[str] = ("additive rules and the ANN",
+                                                 "multiplicative (Madam) rules under Dale, and the controls")
+                        ) -> list[Path]:
+    """P(choice 1) against signed coherence (%), mean over seeds, one line per condition.
+
+    ``curves``: label -> one ``{signed coherence (str): P(choice 1)}`` per seed (a
+    run's ``psychometric`` metric). ``panel(label)`` picks the panel, 0 or 1, of a
+    condition (default: labels starting with "ANN" or naming Adam or SGD on the
+    left). Written as ``<path>.png`` and ``.svg``.
+    """
+
+    def default_panel(label: str) -> int:
+        return 0 if label.startswith("ANN") or "Adam" in label or "SGD" in label else 1
+
+    pick = panel or default_panel
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, constrained_layout=True)
+    for i, (label, runs) in enumerate(curves.items()):
+        runs = [c for c in runs if c]
+        if not runs:
+            continue
+        coh = sorted(float(c) for c in runs[0])
+        p = np.mean([[c[f"{x:g}"] for x in coh] for c in runs], axis=0)
+        ax = axes[pick(label)]
+        ax.plot(coh, p, "-" if pick(label) == 0 else "--", marker="o", ms=3, color=f"C{i % 10}", label=label)
+    for ax, title in zip(axes, titles, strict=True):
+        ax.set_xlabel("signed coherence (%)")
+        ax.axhline(0.5, color="0.7", lw=0.6, ls=":")
+        ax.legend(fontsize=6.5, frameon=False, loc="upper left")
+        ax.set_title(title, fontsize=9)
+    axes[0].set_ylabel("P(choice 1), mean over seeds")
+    paths = save_figure(fig, path, tight=False)
+    plt.close(fig)
+    return paths

@@ -15,7 +15,9 @@ The Brian2 network repeats the torch model's discrete-time update exactly (see
   each step, recorded at the end of every step (``StateMonitor(when='end')``);
 * the input is a ``SpikeGeneratorGroup`` replaying the on/off spike trains the
   torch model ran (spike at step ``t`` -> time ``t * dt``);
-* input -> recurrent and recurrent -> recurrent ``Synapses`` have
+* input -> recurrent (the model's ``input_weight``: with feedforward inhibition,
+  a channel's weight plus its relay's, since the relay fires with it) and
+  recurrent -> recurrent ``Synapses`` have
   ``on_pre='isyn_post += w'`` and E -> readout ``on_pre='y_post += w'``, with the
   signed weights ``w = sign(pre) * size``.
 
@@ -31,7 +33,6 @@ This module imports only brian2 and numpy (and torch to draw trains it is not gi
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +43,8 @@ from neurosim.brian.export import _array, _block_pairs, _numpy
 __all__ = ["BrianSRNN", "CODEGEN_TARGETS", "input_trains", "run_trials", "to_brian"]
 
 CODEGEN_TARGETS = ("numpy", "cython", "cpp_standalone")
-_REQUIRED = ("input", "recurrent", "readout", "adapt", "n_in", "n_rec", "n_exc", "n_out", "dt", "beta", "alpha",
-             "rho", "kappa", "threshold", "encode")
+_REQUIRED = ("input", "input_weight", "recurrent", "readout", "adapt", "n_in", "n_rec", "n_exc", "n_out", "dt",
+             "beta", "alpha", "rho", "kappa", "threshold", "encode")
 
 
 @dataclass
@@ -68,11 +69,15 @@ class BrianSRNN:
     n_out: int
 
     def run(self) -> tuple[np.ndarray, np.ndarray]:
-        """Run every step; return the outputs ``(steps, n_trials, n_out)`` and the spike
-        counts per trial and unit ``(n_trials, n_rec)``."""
+        """Run every step (runtime device); return :meth:`results`."""
         from brian2 import defaultclock
 
         self.network.run(self.steps * defaultclock.dt)
+        return self.results()
+
+    def results(self) -> tuple[np.ndarray, np.ndarray]:
+        """The outputs ``(steps, n_trials, n_out)`` and the spike counts per trial and unit
+        ``(n_trials, n_rec)`` of a finished run."""
         y = np.asarray(self.monitor.y)  # (n_trials * n_out, steps)
         out = y.reshape(self.n_trials, self.n_out, self.steps).transpose(2, 0, 1)
         counts = np.asarray(self.spike_monitor.count, dtype=np.int64).reshape(self.n_trials, self.n_rec)
@@ -158,7 +163,7 @@ def to_brian(model: Any, U: Any, *, input_spikes: Any = None, seed: int = 0,
 
     synapses = []
     for name, pre, post, W, n_pre, n_post, target, keep_pre in (
-            ("srnn_input", inputs, units, _numpy(model.input.weight), n_ch, N, "isyn",
+            ("srnn_input", inputs, units, _numpy(model.input_weight), n_ch, N, "isyn",
              spikes.any(axis=0).ravel()),
             ("srnn_recurrent", units, units, _numpy(model.recurrent.weight), N, N, "isyn", None),
             ("srnn_to_readout", units, readout, _numpy(model.readout.weight), n_exc, n_out, "y", None)):
@@ -186,10 +191,10 @@ def run_trials(model: Any, U: Any, *, input_spikes: Any = None, seed: int = 0, b
     Returns the readout ``(T, n_trials, n_out)`` (the torch model's outputs) and
     the spike counts ``(n_trials, n_rec)``. Runtime targets run ``batch_size``
     trials per network; ``"cpp_standalone"`` builds one program for all trials
-    in ``directory`` (default: a temporary directory) and restores the runtime
-    device afterwards. The input trains are ``input_spikes`` or, when not
-    given, :func:`input_trains` of ``U`` and ``seed`` (drawn for all trials at
-    once, so batching does not change them).
+    in ``directory`` (default: a new temporary directory) and restores the
+    runtime device afterwards (:func:`neurosim.brian.record.brian_device`). The
+    input trains are ``input_spikes`` or, when not given, :func:`input_trains` of
+    ``U`` and ``seed`` (drawn for all trials at once, so batching does not change them).
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size: must be an integer >= 1, got {batch_size!r}")
@@ -210,13 +215,12 @@ def run_trials(model: Any, U: Any, *, input_spikes: Any = None, seed: int = 0, b
 
 def _run_standalone(model: Any, U: np.ndarray, spikes: np.ndarray, directory: str | None
                     ) -> tuple[np.ndarray, np.ndarray]:
-    import brian2 as b2
+    from neurosim.brian.record import brian_device, build_and_run
 
-    with tempfile.TemporaryDirectory(prefix="neurosim-srnn-") as tmp:
-        b2.set_device("cpp_standalone", directory=directory or tmp, build_on_run=True)
-        try:
-            return to_brian(model, U, input_spikes=spikes, codegen_target="cpp_standalone").run()
-        finally:
-            b2.device.reinit()
-            b2.device.activate()
-            b2.set_device("runtime")
+    with brian_device("standalone", directory) as build_dir:
+        net = to_brian(model, U, input_spikes=spikes, codegen_target="cpp_standalone")
+        from brian2 import defaultclock
+
+        net.network.run(net.steps * defaultclock.dt)
+        build_and_run(build_dir, with_output=False)
+        return net.results()

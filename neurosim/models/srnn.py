@@ -38,6 +38,12 @@ synapses, resets), so a spike reaches its targets' membranes one step later.
   as retinal on and off cells carry a contrast). Spikes come from the model's
   own generator (saved and restored by the runner), from
   ``forward(..., generator=g)``, or are given as ``input_spikes``.
+* **Feedforward inhibition** (``feedforward_inhibition=True``): every input
+  channel also drives an inhibitory relay interneuron of its own, which
+  projects to the units through learned inhibitory sizes (as in
+  :class:`~neurosim.models.DaleRNN`; the simplest DANN, Cornford et al. 2021).
+  A relay fires exactly when its channel does, so its drive adds to the
+  channel's: Brian2 is given the net weight of each channel.
 * **Surrogate gradients** through time, as :class:`~neurosim.models.SpikingMLP`
   (the triangle by default, the reset detached).
 
@@ -109,7 +115,9 @@ class SpikingRNN(C.OwnNoise, nn.Module):
         ``"triangle"`` (default), ``"fast_sigmoid"`` or ``"arctan"``.
     rec_radius, input_gain:
         Spectral radius of the initial recurrent matrix (> 0; default 1.0) and
-        scale of the initial input sizes (> 0; default 2.0).
+        scale of the initial input sizes (> 0; default 1.0).
+    feedforward_inhibition:
+        Give every input channel an inhibitory relay (see the module docstring). Default ``False``.
     generator, device:
         CPU ``torch.Generator`` for the initial weights and the seed of the
         model's input-spike generator; where the model lives (CUDA works).
@@ -136,21 +144,25 @@ class SpikingRNN(C.OwnNoise, nn.Module):
               "max_rate": V.Param(V.bounded(gt=0.0), "rate (Hz) of an input channel at |u| = 1"),
               "surrogate": V.Param(V.one_of(*SURROGATES), "surrogate derivative of the spike"),
               "rec_radius": V.Param(V.bounded(gt=0.0), "spectral radius of the initial recurrent matrix"),
-              "input_gain": V.Param(V.bounded(gt=0.0), "scale of the initial input sizes")}
+              "input_gain": V.Param(V.bounded(gt=0.0), "scale of the initial input sizes"),
+              "feedforward_inhibition": V.Param(V.flag, "every input channel also inhibits, through a relay "
+                                                        "interneuron of its own")}
 
     def __init__(self, n_in: int, n_rec: int = 128, n_out: int = 3, *, dale: bool = True,
                  inhibitory_fraction: float = 0.2, dt: float = 0.005, tau_mem: float = 0.02,
                  tau_syn: float = 0.01, tau_out: float = 0.05, adaptive_fraction: float = 0.4,
                  tau_adapt: float = 1.0, adapt_strength: float = 1.8, threshold: float = 1.0,
                  max_rate: float = 100.0, surrogate: str = "triangle", rec_radius: float = 1.0,
-                 input_gain: float = 2.0, generator: torch.Generator | None = None, device: Any = None) -> None:
+                 input_gain: float = 1.0, feedforward_inhibition: bool = False,
+                 generator: torch.Generator | None = None, device: Any = None) -> None:
         super().__init__()
         n_in = V.integer("n_in", n_in, ge=1)
         n_out = V.integer("n_out", n_out, ge=1)
         v = C.checked(self.PARAMS, n_rec=n_rec, dale=dale, inhibitory_fraction=inhibitory_fraction, dt=dt,
                       tau_mem=tau_mem, tau_syn=tau_syn, tau_out=tau_out, adaptive_fraction=adaptive_fraction,
                       tau_adapt=tau_adapt, adapt_strength=adapt_strength, threshold=threshold,
-                      max_rate=max_rate, surrogate=surrogate, rec_radius=rec_radius, input_gain=input_gain)
+                      max_rate=max_rate, surrogate=surrogate, rec_radius=rec_radius, input_gain=input_gain,
+                      feedforward_inhibition=feedforward_inhibition)
         for key in ("tau_mem", "tau_syn", "tau_out", "tau_adapt"):
             if v[key] < v["dt"]:
                 raise ValueError(f"{key}: must be >= dt ({v['dt']:g} s), got {v[key]!r}")
@@ -166,6 +178,7 @@ class SpikingRNN(C.OwnNoise, nn.Module):
         self.adapt_strength, self.threshold = v["adapt_strength"], v["threshold"]
         self.max_rate, self.surrogate = v["max_rate"], v["surrogate"]
         self.rec_radius, self.input_gain = v["rec_radius"], v["input_gain"]
+        self.feedforward_inhibition = v["feedforward_inhibition"]
         #: per-step decay factors of the membrane, synaptic current, adaptation and readout
         self.beta = math.exp(-self.dt / self.tau_mem)
         self.alpha = math.exp(-self.dt / self.tau_syn)
@@ -181,7 +194,10 @@ class SpikingRNN(C.OwnNoise, nn.Module):
         b_a = torch.zeros(self.n_rec)
         b_a[: self.n_adaptive] = self.adapt_strength
         self.register_buffer("adapt", b_a)
-        self.input = C.matched_linear(torch.ones(2 * n_in), self.n_rec, dale=self.dale, bias=True,
+        in_sign = torch.ones(2 * n_in)
+        if self.feedforward_inhibition:  # the relays: an inhibitory copy of every on/off channel
+            in_sign = torch.cat([in_sign, -in_sign]) if self.dale else torch.ones(4 * n_in)
+        self.input = C.matched_linear(in_sign, self.n_rec, dale=self.dale, bias=True,
                                       gain=self.input_gain, generator=generator)
         self.recurrent = C.matched_linear(rec_sign, self.n_rec, dale=self.dale, bias=False, generator=generator)
         self.readout = C.matched_linear(torch.ones(self.n_exc), n_out, dale=self.dale, bias=True,
@@ -212,6 +228,20 @@ class SpikingRNN(C.OwnNoise, nn.Module):
         if u.dim() != 3 or u.shape[2] != self.n_in:
             raise ValueError(f"u: must have shape (T, batch, {self.n_in}), got {tuple(u.shape)}")
 
+    @property
+    def input_weight(self) -> torch.Tensor:
+        """The signed weights ``(n_rec, 2 n_in)`` from the on/off channels to the units; with
+        feedforward inhibition, each channel's direct weight plus its relay's (negative) one."""
+        w = self.input.weight
+        if self.feedforward_inhibition:
+            half = w.shape[1] // 2
+            w = w[:, :half] + w[:, half:]
+        return w
+
+    def input_drive(self, x: torch.Tensor) -> torch.Tensor:
+        """``W_in x`` for on/off spikes ``x`` ``(..., 2 n_in)`` (a relay spikes with its channel)."""
+        return x @ self.input_weight.t()
+
     # ------------------------------------------------------------------ forward
     @property
     def W_rec(self) -> torch.Tensor:
@@ -236,7 +266,7 @@ class SpikingRNN(C.OwnNoise, nn.Module):
             x = input_spikes.to(u)
         else:
             x = self.encode(u, generator)
-        drive = x @ self.input.weight.t()  # (T, B, n_rec): W_in x[t], all steps at once
+        drive = self.input_drive(x)  # (T, B, n_rec): W_in x[t], all steps at once
         W_rec, W_out = self.recurrent.weight, self.readout.weight
         bias, b_out = self.input.bias, self.readout.bias
         beta, alpha, rho, kappa, theta = self.beta, self.alpha, self.rho, self.kappa, self.threshold

@@ -112,6 +112,33 @@ def paired_differences(summary: Mapping[str, Any], metric: str, reference: str) 
     return out
 
 
+def every_seed_against(summary: Mapping[str, Any], reference: str, fraction: float = 0.9,
+                       metric: str = "test_accuracy") -> tuple[str, bool]:
+    """Markdown table: is every seed of each condition at least ``fraction`` of ``reference``'s mean?
+
+    One row per condition other than ``reference`` (its seeds, the bar, yes or no);
+    the second value is whether every condition passes. A missing reference gives
+    ``("", False)``.
+    """
+    ref = summary.get(reference, {}).get("metrics", {}).get(metric)
+    if not ref:
+        return "", False
+    bar = fraction * ref["mean"]
+    rows, ok = [], True
+    pct = "accuracy" in metric
+    for label, s in summary.items():
+        if label == reference:
+            continue
+        by_seed = s["metrics"].get(metric, {}).get("by_seed", {})
+        met = bool(by_seed) and min(by_seed.values()) >= bar
+        ok &= met
+        rows.append([label, ", ".join(num((100 if pct else 1) * v, ".1f") for v in by_seed.values()),
+                     num((100 if pct else 1) * bar, ".1f"), "yes" if met else "**no**"])
+    head = ["condition", f"{metric.replace('_', ' ')} by seed" + (" (%)" if pct else ""),
+            f"{fraction:.0%} of {reference}", "every seed above?"]
+    return table(head, rows), ok
+
+
 def _cell(m: Mapping[str, Any] | None, pct: bool) -> str:
     if m is None:
         return "—"
