@@ -39,8 +39,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from neurosim.files import write_text
-from neurosim.runner.aggregate import every_seed_against, summary_table
+from neurosim.markdown import table
+from neurosim.runner.aggregate import every_seed_against, size_table, summary_table
 from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep
 
@@ -84,10 +87,13 @@ FINAL_RULES = {"Dale + Madam (lr 0.01)": ({"network.dale": True}, MADAM),
 
 
 def _run(name: str, task: str, conds: list[dict[str, Any]], args: Any) -> dict[str, Any]:
+    """Run the conditions as one sweep; its summary (conditions in the given order) and size statistics."""
     sweep = build_sweep({"name": name, "base": BASES[task], "condition": conds,
                          "description": f"rnn_remedies on {task}"}, base_dir=HERE, quick=args.quick)
     res = run_sweep(sweep, Path(args.runs), workers=args.workers, progress=False, stale=args.stale)
-    return json.loads((res.sweep_dir / "summary.json").read_text())["summary"]
+    full = json.loads((res.sweep_dir / "summary.json").read_text())
+    summary = {c["label"]: full["summary"][c["label"]] for c in conds if c["label"] in full["summary"]}
+    return {"summary": summary, "size_statistics": full.get("size_statistics") or {}}
 
 
 def _acc(s: dict[str, Any]) -> dict[str, Any]:
@@ -100,19 +106,72 @@ def screen(args: Any, seeds: list[int]) -> dict[str, dict[str, Any]]:
         conds = [{"label": label, "seeds": seeds,
                   "set": {**BUDGET, **over, "rule": MADAM, "analysis.fit": False, "train.trace_synapses": 0}}
                  for label, over in remedies(task).items()]
-        summary = _run(f"remedies-{SHORT[task]}", task, conds, args)
-        out[task] = {c["label"]: summary[c["label"]] for c in conds if c["label"] in summary}
+        out[task] = _run(f"remedies-{SHORT[task]}", task, conds, args)["summary"]
     return out
 
 
-def final(args: Any, seeds: list[int]) -> dict[str, dict[str, Any]]:
-    out = {}
+def final(args: Any, seeds: list[int]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    out, sizes = {}, {}
     for task in BASES:
         conds = [{"label": label, "seeds": seeds, "set": {**BUDGET, **FINAL, **net, "rule": rule}}
                  for label, (net, rule) in FINAL_RULES.items()]
-        summary = _run(f"remedies-final-{SHORT[task]}", task, conds, args)
-        out[task] = {c["label"]: summary[c["label"]] for c in conds if c["label"] in summary}
-    return out
+        got = _run(f"remedies-final-{SHORT[task]}", task, conds, args)
+        out[task], sizes[task] = got["summary"], got["size_statistics"]
+    return out, sizes
+
+
+def compare_rules_row(task: str, label: str = "Dale + Madam (lr 0.01)") -> dict[str, Any] | None:
+    """A row of compare_rules' committed summary of ``task`` (600 steps), if there is one."""
+    path = Path("results") / f"compare_rules-{task}" / "summary.json"
+    return json.loads(path.read_text())["summary"].get(label) if path.exists() else None
+
+
+def helps(screen: dict[str, Any], baseline: str = "current setting, 5x budget") -> str:
+    """Markdown: each remedy against the budget-only row, by the criterion in the module docstring."""
+    def acc(label: str) -> dict[str, float]:
+        return screen[label]["metrics"]["test_accuracy"]["by_seed"]
+
+    base = acc(baseline)
+    rows = []
+    for label in screen:
+        if label == baseline:
+            continue
+        a = acc(label)
+        gain = 100 * (np.mean(list(a.values())) - np.mean(list(base.values())))
+        ok = gain >= 5.0 and min(a.values()) >= min(base.values())
+        rows.append([label, f"{gain:+.1f}", f"{100 * min(a.values()):.1f} vs {100 * min(base.values()):.1f}",
+                     "yes" if ok else "no"])
+    return table(["remedy", "mean change (points)", "worst seed vs the budget-only row (%)", "helps?"], rows)
+
+
+def screen_figure(screen: dict[str, dict[str, Any]], path: Path) -> None:
+    """Test accuracy of every seed of every screened remedy, one panel per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neurosim.analysis.plots import save_figure
+
+    fig, axes = plt.subplots(1, len(screen), figsize=(5.2 * len(screen), 3.6), sharey=True,
+                             constrained_layout=True, squeeze=False)
+    for ax, (task, summary) in zip(axes[0], screen.items(), strict=True):
+        labels = list(summary)
+        for i, label in enumerate(labels):
+            vals = list(summary[label]["metrics"]["test_accuracy"]["by_seed"].values())
+            ax.plot([100 * v for v in vals], [i] * len(vals), "o", color="C0" if i else "0.3", alpha=0.8, ms=5)
+        ref = compare_rules_row(task)
+        if ref:
+            ax.axvline(100 * ref["metrics"]["test_accuracy"]["mean"], color="0.6", ls=":",
+                       label="600 steps (compare_rules), mean")
+            ax.legend(fontsize=7, frameon=False, loc="lower left")
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.set_xlabel("test accuracy (%), one dot per seed")
+        ax.set_title(task.replace("_", " "), fontsize=9)
+        ax.set_xlim(-2, 102)
+    axes[0][0].invert_yaxis()
+    save_figure(fig, path, tight=False)
+    plt.close(fig)
 
 
 def report_lines(result: dict[str, Any], task: str, heading: str = "###") -> list[str]:
@@ -120,10 +179,15 @@ def report_lines(result: dict[str, Any], task: str, heading: str = "###") -> lis
     (used by this study's README and by compare_rules' report of the task)."""
     lines = []
     if task in result.get("screen", {}):
+        screen = result["screen"][task]
+        ref = compare_rules_row(task)
+        shown = {**({"current setting, 600 steps (compare_rules, 5 seeds)": ref} if ref else {}), **screen}
         lines += [f"{heading} One remedy at a time on {task} (Dale + Madam, 3000 steps, 3 seeds)", "",
-                  "Each row changes one thing from the first row, the current setting at 5x the budget; "
-                  "compare_rules' own Dale + Madam row is the current setting at 600 steps.", "",
-                  summary_table(result["screen"][task], ["test_accuracy", "test_loss"]), ""]
+                  "Each row below the budget-only row changes one thing from it (the current setting at 5x "
+                  "the budget); the first row is compare_rules' Dale + Madam at 600 steps.", "",
+                  summary_table(shown, ["test_accuracy", "test_loss"]), "",
+                  "By the criterion written before the runs (mean at least 5 points above the budget-only "
+                  "row, worst seed not below its worst):", "", helps(screen), ""]
     if task in result.get("final", {}):
         summary = result["final"][task]
         verdict, ok = every_seed_against(summary, ANN_LABEL)
@@ -133,6 +197,11 @@ def report_lines(result: dict[str, Any], task: str, heading: str = "###") -> lis
                   summary_table(summary), "", verdict, "",
                   f"Target (every seed of both Dale rows at 90 % of the ANN's mean) "
                   f"**{'met' if ok else 'not met'}** on {task}.", ""]
+        sizes = result.get("sizes", {}).get(task)
+        if sizes:
+            lines += [f"{heading} Synapse sizes per projection on {task} (the chosen combination)", "",
+                      "From each run's own analysis; recurrent layers split E->E, E->I, I->E, I->I, the "
+                      "input's relays are its I columns.", "", size_table(sizes), ""]
     return lines
 
 
@@ -151,9 +220,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     elif "screen" in old:
         result["screen"] = old["screen"]
     if args.phase in ("final", "all"):
-        result["final"] = final(args, [0] if args.quick else list(range(5)))
+        result["final"], result["sizes"] = final(args, [0] if args.quick else list(range(5)))
     elif "final" in old:
-        result["final"] = old["final"]
+        result["final"], result["sizes"] = old["final"], old.get("sizes", {})
+    if "screen" in result:
+        screen_figure(result["screen"], out / "screen")
+        lines += ["![every seed of every remedy](screen.png)", ""]
     for task in BASES:
         lines += report_lines(result, task)
     lines += [f"Wall time of this invocation: {(time.perf_counter() - t0) / 60:.1f} min (finished runs are "

@@ -76,6 +76,14 @@ def input_signs(n_in: int, input_sign: str, inhibitory_fraction: float) -> torch
 
 
 # ------------------------------------------------------------------ layers
+def spectral_radius(W: torch.Tensor) -> float:
+    """Largest eigenvalue modulus of a square matrix (computed in float64 on the CPU)."""
+    W = torch.as_tensor(W).detach().to("cpu", torch.float64)
+    if W.dim() != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(f"W: must be a square matrix, got shape {tuple(W.shape)}")
+    return float(torch.linalg.eigvals(W).abs().max())
+
+
 def matched_linear(pre_sign: torch.Tensor, out_features: int, *, dale: bool, bias: bool = True,
                    gain: float = 1.0, generator: torch.Generator | None = None) -> nn.Module:
     """A Dale layer (``dale=True``) or its matched signed ``nn.Linear`` (``dale=False``).
@@ -94,6 +102,67 @@ def matched_linear(pre_sign: torch.Tensor, out_features: int, *, dale: bool, bia
         if bias:
             layer.bias.zero_()
     return layer
+
+
+#: Initial E/I balance of a recurrent layer's input (``balance`` of the recurrent models).
+BALANCES: tuple[str, ...] = ("mean", "rows")
+
+
+def _balance(size: torch.Tensor, unit_sign: torch.Tensor, balance: str, inhibitory_gain: float) -> None:
+    """Set, in place, the inhibitory columns of recurrent sizes ``size`` (post x pre).
+
+    ``balance="mean"`` keeps :class:`~neurosim.dale.DaleLinear`'s balance on
+    average (inhibitory columns ``n_E / n_I`` times larger); ``"rows"`` rescales
+    each row's inhibitory sizes so that its summed inhibition equals its summed
+    excitation exactly (zero row sums: the balanced condition of Rajan & Abbott
+    2006, PRL 97:188104, which removes the fluctuations of the row sums). Then
+    every inhibitory size is multiplied by ``inhibitory_gain``.
+    """
+    inh = unit_sign < 0
+    if not bool(inh.any()):
+        return
+    if balance == "rows":
+        exc_sum = size[:, ~inh].sum(1, keepdim=True)
+        inh_sum = size[:, inh].sum(1, keepdim=True).clamp_min(torch.finfo(size.dtype).tiny)
+        size[:, inh] *= exc_sum / inh_sum
+    size[:, inh] *= inhibitory_gain
+
+
+def recurrent_ei_layers(n_channels: int, unit_sign: torch.Tensor, n_out: int, *, dale: bool,
+                        feedforward_inhibition: bool, radius: float, input_gain: float = 1.0,
+                        balance: str = "mean", inhibitory_gain: float = 1.0,
+                        generator: torch.Generator | None = None) -> tuple[nn.Module, nn.Module, nn.Module]:
+    """The input, recurrent and readout layers of a recurrent E/I network (rate or spiking).
+
+    * input: ``n_channels`` excitatory channels (drawn at scale ``input_gain``); with
+      ``feedforward_inhibition``, ``2 n_channels`` columns, the second half the
+      inhibitory relays of the first (the caller feeds each channel to both);
+    * recurrent: presynaptic signs ``unit_sign`` (all +1 for the matched ANN),
+      balanced as ``balance`` says with ``inhibitory_gain`` (Dale only), then
+      scaled to spectral radius ``radius``;
+    * readout: from the excitatory units only (the first ``n_E``), with a bias.
+
+    Drawn in that order from ``generator``. The input and recurrent layers get a
+    ``post_sign`` attribute, the E/I identity of their target units, which
+    :func:`neurosim.snapshot.from_module` records.
+    """
+    n_rec = int(unit_sign.numel())
+    n_exc = int((unit_sign > 0).sum())
+    in_sign = torch.ones(n_channels)
+    if feedforward_inhibition:  # the relays: an inhibitory copy of every input channel
+        in_sign = torch.cat([in_sign, -in_sign]) if dale else torch.ones(2 * n_channels)
+    rec_sign = unit_sign if dale else torch.ones(n_rec)
+    layer_in = matched_linear(in_sign, n_rec, dale=dale, bias=True, gain=input_gain, generator=generator)
+    layer_rec = matched_linear(rec_sign, n_rec, dale=dale, bias=False, generator=generator)
+    layer_out = matched_linear(torch.ones(n_exc), n_out, dale=dale, bias=True, generator=generator)
+    for layer in (layer_in, layer_rec):
+        layer.post_sign = unit_sign.clone()
+    with torch.no_grad():
+        if dale:
+            _balance(layer_rec.size, unit_sign, balance, inhibitory_gain)
+        param = layer_rec.size if dale else layer_rec.weight
+        param.mul_(radius / spectral_radius(layer_rec.weight))
+    return layer_in, layer_rec, layer_out
 
 
 def count_synapses(model: nn.Module) -> int:

@@ -65,7 +65,6 @@ from torch import nn
 
 from neurosim import validate as V
 from neurosim.models import _common as C
-from neurosim.models.rnn import spectral_radius as _radius
 from neurosim.models.snn import SURROGATES, _Spike
 
 __all__ = ["SpikingRNN", "on_off_spikes"]
@@ -188,25 +187,14 @@ class SpikingRNN(C.OwnNoise, nn.Module):
         ei = C.unit_signs(self.n_rec, self.inhibitory_fraction, "n_rec")
         self.n_exc = int((ei > 0).sum())
         self.n_adaptive = int(round(self.adaptive_fraction * self.n_exc))
-        rec_sign = ei if self.dale else torch.ones(self.n_rec)
         self.register_buffer("unit_sign", ei)  # the E/I identity (also of the matched network's units)
-        self.register_buffer("rec_sign", rec_sign)
+        self.register_buffer("rec_sign", ei if self.dale else torch.ones(self.n_rec))
         b_a = torch.zeros(self.n_rec)
         b_a[: self.n_adaptive] = self.adapt_strength
         self.register_buffer("adapt", b_a)
-        in_sign = torch.ones(2 * n_in)
-        if self.feedforward_inhibition:  # the relays: an inhibitory copy of every on/off channel
-            in_sign = torch.cat([in_sign, -in_sign]) if self.dale else torch.ones(4 * n_in)
-        self.input = C.matched_linear(in_sign, self.n_rec, dale=self.dale, bias=True,
-                                      gain=self.input_gain, generator=generator)
-        self.recurrent = C.matched_linear(rec_sign, self.n_rec, dale=self.dale, bias=False, generator=generator)
-        self.readout = C.matched_linear(torch.ones(self.n_exc), n_out, dale=self.dale, bias=True,
-                                        generator=generator)
-        for layer in (self.input, self.recurrent):  # the E/I identity of their targets, for snapshots
-            layer.post_sign = ei.clone()
-        with torch.no_grad():
-            param = self.recurrent.size if self.dale else self.recurrent.weight
-            param.mul_(self.rec_radius / _radius(self.recurrent.weight))
+        self.input, self.recurrent, self.readout = C.recurrent_ei_layers(
+            2 * n_in, ei, n_out, dale=self.dale, feedforward_inhibition=self.feedforward_inhibition,
+            radius=self.rec_radius, input_gain=self.input_gain, generator=generator)
         self._init_noise(generator)
         self.to(dev)
 
