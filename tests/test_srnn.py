@@ -157,7 +157,11 @@ def test_brian2_runtime_replays_torch_exactly(relays: bool) -> None:
     with torch.no_grad():
         out, spikes = net(x.double(), input_spikes=torch.from_numpy(trains), return_spikes=True)
     assert float(spikes.mean()) > 0.01  # the copy is tested on a network that fires
+    import brian2
+
+    before = brian2.defaultclock.dt
     b_out, counts = run_trials(net, x.numpy(), input_spikes=trains, batch_size=4)
+    assert brian2.defaultclock.dt == before  # its own clock: other Brian2 code is not moved to 5 ms
     assert np.abs(b_out - out.numpy()).max() < 1e-9
     assert np.array_equal(counts, spikes.sum(0).numpy().astype(np.int64))
     other = input_trains(net, x.numpy(), seed=4)

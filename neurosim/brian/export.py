@@ -3,7 +3,8 @@
 The Brian2 network reproduces the torch model's discrete-time dynamics step for
 step. With ``beta = exp(-dt / tau_mem)`` the torch model computes, per layer and
 step, ``u = beta m + b``; ``s = H(u - theta)``; ``m = u + W s_pre - theta s``
-(see :mod:`neurosim.models.snn`). In Brian2 (``defaultclock.dt = model.dt``):
+(see :mod:`neurosim.models.snn`). In Brian2 (every object on one ``Clock`` with the
+model's ``dt``; ``brian2.defaultclock`` is left as it is):
 
 * every layer is a ``NeuronGroup`` with ``dv/dt = (b_eff - v) / tau_mem`` and
   ``b_eff = b / (1 - beta)``, integrated with the ``exact`` method, so one state
@@ -82,12 +83,11 @@ class BrianSNN:
     n_samples: int
     steps: int
     n_out: int
+    dt: Any  # the clock's time step (a Brian2 quantity)
 
     def run(self) -> np.ndarray:
         """Run ``steps`` time steps; return the logits ``(n_samples, n_out)``."""
-        from brian2 import defaultclock
-
-        self.network.run(self.steps * defaultclock.dt)
+        self.network.run(self.steps * self.dt)
         v = np.asarray(self.monitor.v)  # (n_samples * n_out, steps)
         return v.mean(axis=1).reshape(self.n_samples, self.n_out)
 
@@ -154,8 +154,7 @@ def to_brian(model: Any, X: Any, *, input_spikes: Any = None, seed: int = 0,
 
     For a spike input code, ``input_spikes`` ``(steps, n_samples, n_in)`` are the
     trains to replay (default: :func:`input_trains` of ``X`` and ``seed``). Sets
-    ``brian2.defaultclock.dt`` to the model's ``dt`` and ``prefs.codegen.target``
-    to ``codegen_target`` (runtime mode).
+    ``prefs.codegen.target`` to ``codegen_target`` (runtime mode).
     """
     import brian2 as b2
 
@@ -167,7 +166,8 @@ def to_brian(model: Any, X: Any, *, input_spikes: Any = None, seed: int = 0,
         raise ValueError(f"X: must have shape (n_samples, {model.n_in}), got {X.shape}")
     spikes = _trains(model, X, input_spikes, seed)
     b2.prefs.codegen.target = codegen_target
-    b2.defaultclock.dt = float(model.dt) * b2.second
+    dt = float(model.dt) * b2.second
+    clock = b2.Clock(dt=dt, name="snn_clock")
     n = X.shape[0]
     beta = float(model.beta)
     namespace = {"tau_mem": float(model.tau_mem) * b2.second, "theta": float(model.threshold)}
@@ -181,18 +181,18 @@ def to_brian(model: Any, X: Any, *, input_spikes: Any = None, seed: int = 0,
 
     if spikes is None:
         inputs = b2.NeuronGroup(n * model.n_in, "x : 1 (constant)", threshold="True", reset="",
-                               name="snn_inputs")
+                               clock=clock, name="snn_inputs")
         inputs.x = X.ravel()
     else:
         t_idx, k, a = np.nonzero(spikes)  # step, sample, input
-        inputs = b2.SpikeGeneratorGroup(n * model.n_in, k * model.n_in + a, t_idx * b2.defaultclock.dt,
+        inputs = b2.SpikeGeneratorGroup(n * model.n_in, k * model.n_in + a, t_idx * dt, clock=clock,
                                         name="snn_inputs")
     groups = [inputs]
     sizes = [*model.hidden, model.n_out]
     for li, size in enumerate(sizes):
         readout = li == len(sizes) - 1
         g = b2.NeuronGroup(
-            n * size, eqs, method="exact", namespace=namespace,
+            n * size, eqs, method="exact", namespace=namespace, clock=clock,
             threshold=None if readout else "v > theta", reset=None if readout else "v -= theta",
             name="snn_readout" if readout else f"snn_hidden_{li}",
         )
@@ -213,15 +213,15 @@ def to_brian(model: Any, X: Any, *, input_spikes: Any = None, seed: int = 0,
             on_pre = "v_post += w * x_pre" if spikes is None else "v_post += w"
         else:
             on_pre = "v_post += w"
-        S = b2.Synapses(pre, post, "w : 1 (constant)", on_pre=on_pre, name=f"snn_synapses_{li}")
+        S = b2.Synapses(pre, post, "w : 1 (constant)", on_pre=on_pre, clock=clock, name=f"snn_synapses_{li}")
         S.connect(i=i, j=j)
         S.w = w
         synapses.append(S)
 
-    monitor = b2.StateMonitor(groups[-1], "v", record=True, when="end", name="snn_readout_v")
+    monitor = b2.StateMonitor(groups[-1], "v", record=True, when="end", clock=clock, name="snn_readout_v")
     spike_monitors = [b2.SpikeMonitor(g, name=f"snn_spikes_{k}") for k, g in enumerate(groups[1:-1])]
     net = b2.Network(*groups, *synapses, monitor, *spike_monitors)
-    return BrianSNN(net, groups, synapses, monitor, spike_monitors, n, int(model.steps), int(model.n_out))
+    return BrianSNN(net, groups, synapses, monitor, spike_monitors, n, int(model.steps), int(model.n_out), dt)
 
 
 def predict(model: Any, X: Any, *, input_spikes: Any = None, seed: int = 0, batch_size: int = 128,

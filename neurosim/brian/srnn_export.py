@@ -1,7 +1,8 @@
 """Export a trained torch :class:`~neurosim.models.SpikingRNN` into Brian2, and run it on trials.
 
 The Brian2 network repeats the torch model's discrete-time update exactly (see
-:mod:`neurosim.models.srnn`); ``defaultclock.dt`` is the model's ``dt``:
+:mod:`neurosim.models.srnn`); every object runs on one ``Clock`` with the model's ``dt``
+(``brian2.defaultclock`` is left as it is):
 
 * the recurrent units are one ``NeuronGroup`` with variables ``v``, ``isyn``
   (the synaptic current) and ``a`` (threshold adaptation), whose update of a
@@ -67,12 +68,11 @@ class BrianSRNN:
     steps: int
     n_rec: int
     n_out: int
+    dt: Any  # the clock's time step (a Brian2 quantity)
 
     def run(self) -> tuple[np.ndarray, np.ndarray]:
         """Run every step (runtime device); return :meth:`results`."""
-        from brian2 import defaultclock
-
-        self.network.run(self.steps * defaultclock.dt)
+        self.network.run(self.steps * self.dt)
         return self.results()
 
     def results(self) -> tuple[np.ndarray, np.ndarray]:
@@ -127,10 +127,9 @@ def to_brian(model: Any, U: Any, *, input_spikes: Any = None, seed: int = 0,
     """Build the Brian2 copy of ``model`` for task inputs ``U`` ``(T, n_trials, n_in)``.
 
     ``input_spikes`` ``(T, n_trials, 2 n_in)`` are the trains to replay
-    (default: :func:`input_trains` of ``U`` and ``seed``). Sets
-    ``brian2.defaultclock.dt`` and, for ``"numpy"`` / ``"cython"``,
-    ``prefs.codegen.target``; for ``"cpp_standalone"`` the caller sets the
-    device (:func:`run_trials` does).
+    (default: :func:`input_trains` of ``U`` and ``seed``). Sets, for ``"numpy"``
+    / ``"cython"``, ``prefs.codegen.target``; for ``"cpp_standalone"`` the caller
+    sets the device (:func:`run_trials` does).
     """
     import brian2 as b2
 
@@ -143,22 +142,24 @@ def to_brian(model: Any, U: Any, *, input_spikes: Any = None, seed: int = 0,
                            (T, n))
     if codegen_target != "cpp_standalone":
         b2.prefs.codegen.target = codegen_target
-    b2.defaultclock.dt = float(model.dt) * b2.second
+    dt = float(model.dt) * b2.second
+    clock = b2.Clock(dt=dt, name="srnn_clock")
     N, n_exc, n_out, n_ch = int(model.n_rec), int(model.n_exc), int(model.n_out), 2 * int(model.n_in)
     ns = {"beta": float(model.beta), "alpha": float(model.alpha), "rho": float(model.rho),
           "kappa": float(model.kappa), "theta": float(model.threshold)}
 
     t_idx, k, c = np.nonzero(spikes)  # step, trial, channel
-    inputs = b2.SpikeGeneratorGroup(n * n_ch, k * n_ch + c, t_idx * b2.defaultclock.dt, name="srnn_inputs")
+    inputs = b2.SpikeGeneratorGroup(n * n_ch, k * n_ch + c, t_idx * dt, clock=clock, name="srnn_inputs")
     units = b2.NeuronGroup(n * N, "v : 1\nisyn : 1\na : 1\nb : 1 (constant)\nb_a : 1 (constant)",
                            threshold="v > theta + b_a * a", reset="v -= theta + b_a * a\na += 1 - rho",
-                           namespace=ns, name="srnn_units")
+                           namespace=ns, clock=clock, name="srnn_units")
     units.run_regularly("v = beta * v + (1 - beta) * (isyn + b)\nisyn = alpha * isyn\na = rho * a",
-                        when="groups", name="srnn_update")
+                        when="groups", clock=clock, name="srnn_update")
     units.b = np.tile(_numpy(model.input.bias), n)
     units.b_a = np.tile(_numpy(model.adapt), n)
-    readout = b2.NeuronGroup(n * n_out, "y : 1\nb_o : 1 (constant)", namespace=ns, name="srnn_readout")
-    readout.run_regularly("y = kappa * y + b_o", when="groups", name="srnn_readout_update")
+    readout = b2.NeuronGroup(n * n_out, "y : 1\nb_o : 1 (constant)", namespace=ns, clock=clock,
+                             name="srnn_readout")
+    readout.run_regularly("y = kappa * y + b_o", when="groups", clock=clock, name="srnn_readout_update")
     readout.b_o = np.tile(_numpy(model.readout.bias), n)
 
     synapses = []
@@ -174,14 +175,14 @@ def to_brian(model: Any, U: Any, *, input_spikes: Any = None, seed: int = 0,
         keep = w != 0.0
         if keep_pre is not None:
             keep &= keep_pre[i]  # inputs that never spike need no synapses
-        S = b2.Synapses(pre, post, "w : 1 (constant)", on_pre=f"{target}_post += w", name=name)
+        S = b2.Synapses(pre, post, "w : 1 (constant)", on_pre=f"{target}_post += w", clock=clock, name=name)
         S.connect(i=i[keep], j=j[keep])
         S.w = w[keep]
         synapses.append(S)
-    monitor = b2.StateMonitor(readout, "y", record=True, when="end", name="srnn_readout_y")
+    monitor = b2.StateMonitor(readout, "y", record=True, when="end", clock=clock, name="srnn_readout_y")
     spike_monitor = b2.SpikeMonitor(units, name="srnn_spikes")
     net = b2.Network(inputs, units, readout, *synapses, monitor, spike_monitor)
-    return BrianSRNN(net, units, readout, synapses, monitor, spike_monitor, n, T, N, n_out)
+    return BrianSRNN(net, units, readout, synapses, monitor, spike_monitor, n, T, N, n_out, dt)
 
 
 def run_trials(model: Any, U: Any, *, input_spikes: Any = None, seed: int = 0, batch_size: int = 64,
@@ -219,8 +220,6 @@ def _run_standalone(model: Any, U: np.ndarray, spikes: np.ndarray, directory: st
 
     with brian_device("standalone", directory) as build_dir:
         net = to_brian(model, U, input_spikes=spikes, codegen_target="cpp_standalone")
-        from brian2 import defaultclock
-
-        net.network.run(net.steps * defaultclock.dt)
+        net.network.run(net.steps * net.dt)
         build_and_run(build_dir, with_output=False)
         return net.results()
