@@ -17,6 +17,10 @@ Phases, all run through the runner (run directories, resumable):
   accuracy (mean, range and t-interval), learning curves, snapshots, size statistics per
   layer and presynaptic sign, the sweep report.
 
+For the RNN tasks the report ends with the tables of ``rnn_remedies`` for the task
+(what held the Dale networks back, and the remedies measured one at a time), read
+from its committed ``results/rnn_remedies/summary.json`` when there is one.
+
 Additive against multiplicative on the same grids: ``QuantizedSGD`` on a uniform grid
 and on LogGridMadam's log grid, beside LogGridMadam; the shuffled-gradient row is the
 control of the Madam rows (same magnitudes, no learning signal).

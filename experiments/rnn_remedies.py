@@ -63,8 +63,9 @@ EASY = {"context_dependent_integration": {"coherences": [50.0]},
         "perceptual_decision_making": {"coherences": [51.2]}}
 
 
-def remedies(task: str) -> dict[str, dict[str, Any]]:
-    """Row label -> overrides of the screen (each on top of :data:`BUDGET`)."""
+def remedies(task: str, quick: bool = False) -> dict[str, dict[str, Any]]:
+    """Row label -> overrides of the screen (each on top of :data:`BUDGET`; ``quick``: the curriculum
+    takes the first of the test size's 2 epochs)."""
     return {
         "current setting, 5x budget": {},
         "feedforward inhibition (relay interneurons)": {"network.feedforward_inhibition": True},
@@ -74,7 +75,7 @@ def remedies(task: str) -> dict[str, dict[str, Any]]:
         "128 units": {"network.n_rec": 128},
         "gradient clipping (norm 1)": {"train.clip_grad_norm": 1.0},
         "curriculum (first quarter on the easiest trials)": {
-            "task.curriculum": {"epochs": 15, "params": EASY[task]}},
+            "task.curriculum": {"epochs": 1 if quick else 15, "params": EASY[task]}},
     }
 
 
@@ -105,7 +106,7 @@ def screen(args: Any, seeds: list[int]) -> dict[str, dict[str, Any]]:
     for task in ("context_dependent_integration", "parametric_working_memory"):
         conds = [{"label": label, "seeds": seeds,
                   "set": {**BUDGET, **over, "rule": MADAM, "analysis.fit": False, "train.trace_synapses": 0}}
-                 for label, over in remedies(task).items()]
+                 for label, over in remedies(task, args.quick).items()]
         out[task] = _run(f"remedies-{SHORT[task]}", task, conds, args)["summary"]
     return out
 

@@ -207,7 +207,8 @@ def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
         psychometric_figure({label: [r["final"].get("psychometric") for r in runs]
                              for label, runs in by_label.items()}, tdir / "psychometric",
                             panel=lambda label: 0 if "Adam" in label or "without" in label else 1,
-                            titles=("Adam and DaleAdam", "Madam rules and the controls"))
+                            titles=("Adam and DaleAdam", "Madam rules and the controls"),
+                            solid=lambda label: "without" in label)
         lines += ["![psychometric curves](" + f"{task}/psychometric.png)", ""]
     lines += [line.replace("## ", "### ") for line in measures_tables(measures)]
     if full.get("size_statistics"):

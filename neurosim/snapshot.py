@@ -248,14 +248,14 @@ def from_module(model: Any, optimizer: Any = None, unit: str = "1") -> dict[str,
             level = np.array(level, copy=True)
         post_sign = getattr(module, "post_sign", None)  # set by recurrent E/I models on their Dale layers
         if post_sign is not None:
-            post_sign = np.asarray(torch_to_numpy(post_sign)).astype(np.int8)
+            post_sign = np.asarray(_to_numpy(post_sign)).astype(np.int8)
         out[name] = Projection(sign=sign, size=size, unit=unit, level=level, grid=grid, post_sign=post_sign)
     if not out:
         raise ValueError("model: has no Dale layer (size + sign) and no weight matrix to snapshot")
     return out
 
 
-def torch_to_numpy(x: Any) -> np.ndarray:
+def _to_numpy(x: Any) -> np.ndarray:
     """A torch tensor (any device) or array-like as a numpy array."""
     return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 

@@ -159,6 +159,7 @@ def test_curriculum_batches_come_from_the_easier_task() -> None:
     ("{ epochs = 1, steps = 3 }", "task.curriculum.steps: unknown key"),
     ("{ epochs = 1, params = { coherences = [150.0] } }", "task.curriculum.params"),
     ("{ epochs = 1, params = { dt = 10.0 } }", "task.curriculum.params.dt"),
+    ("{ epochs = 2 }", "task.curriculum.epochs: must be < train.epochs (2)"),
 ])
 def test_bad_curriculum_is_one_line(tmp_path: Path, capsys, curriculum: str, message: str) -> None:
     text = RNN.replace('name = "context_dependent_integration"',

@@ -464,14 +464,16 @@ def runs_shapes_figure(sizes: dict[str, np.ndarray], shapes: Sequence[str]) -> F
 def psychometric_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], path: str | os.PathLike[str],
                         panel: Callable[[str], int] | None = None,
                         titles: Sequence[str] = ("additive rules and the ANN",
-                                                 "multiplicative (Madam) rules under Dale, and the controls")
-                        ) -> list[Path]:
+                                                 "multiplicative (Madam) rules under Dale, and the controls"),
+                        solid: Callable[[str], bool] | None = None) -> list[Path]:
     """P(choice 1) against signed coherence (%), mean over seeds, one line per condition.
 
     ``curves``: label -> one ``{signed coherence (str): P(choice 1)}`` per seed (a
     run's ``psychometric`` metric). ``panel(label)`` picks the panel, 0 or 1, of a
     condition (default: labels starting with "ANN" or naming Adam or SGD on the
-    left). Written as ``<path>.png`` and ``.svg``.
+    left); ``solid(label)`` draws it solid rather than dashed (default: the
+    unconstrained networks, labels starting with "ANN"). Written as
+    ``<path>.png`` and ``.svg``.
     """
 
     def default_panel(label: str) -> int:
@@ -486,7 +488,8 @@ def psychometric_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], pat
         coh = sorted(float(c) for c in runs[0])
         p = np.mean([[c[f"{x:g}"] for x in coh] for c in runs], axis=0)
         ax = axes[pick(label)]
-        ax.plot(coh, p, "-" if pick(label) == 0 else "--", marker="o", ms=3, color=f"C{i % 10}", label=label)
+        line = "-" if (solid or (lambda lab: lab.startswith("ANN")))(label) else "--"
+        ax.plot(coh, p, line, marker="o", ms=3, color=f"C{i % 10}", label=label)
     for ax, title in zip(axes, titles, strict=True):
         ax.set_xlabel("signed coherence (%)")
         ax.axhline(0.5, color="0.7", lw=0.6, ls=":")

@@ -194,6 +194,10 @@ def resolve(raw: Mapping[str, Any], *, quick: bool = False) -> dict[str, Any]:
     out["train"] = _fill("train", _section(raw, "train"), S.TRAIN_BRIAN if brian else S.TRAIN_TORCH)
     if out["schedule"]["name"] != "none":
         _check_scheduler(out["schedule"], out["train"]["epochs"])
+    curriculum = out["task"].get("curriculum")
+    if curriculum and curriculum["epochs"] >= out["train"]["epochs"]:
+        raise ConfigError("task.curriculum.epochs", f"must be < train.epochs ({out['train']['epochs']}), so that "
+                                                    f"the task itself is trained, got {curriculum['epochs']}")
     if brian and out["train"]["snapshot_interval"] > out["train"]["duration"]:
         raise ConfigError("train.snapshot_interval", f"must be <= train.duration "
                                                      f"({out['train']['duration']:g} s)")
