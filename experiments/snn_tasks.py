@@ -91,7 +91,7 @@ def _test_trials(setup: Any, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return u[:, :n], y[:, :n], m[:, :n], {k: np.asarray(v)[:n] for k, v in info.items()}
 
 
-def network_measures(run_path: Path, *, standalone: bool = False) -> dict[str, Any]:
+def network_measures(run_path: Path, *, standalone: bool = False, trials: int = BRIAN_TRIALS) -> dict[str, Any]:
     """Firing statistics of the trained network on its test trials, and its Brian2 copy's agreement."""
     import torch
 
@@ -102,7 +102,7 @@ def network_measures(run_path: Path, *, standalone: bool = False) -> dict[str, A
 
     setup = load_run(run_path)
     model = setup.model.eval()
-    u, y, m, info = _test_trials(setup, BRIAN_TRIALS)
+    u, y, m, info = _test_trials(setup, trials)
     trains = input_trains(model, u, seed=setup.config["seed"])
     with torch.no_grad():
         out, spikes = model(torch.from_numpy(u), input_spikes=torch.from_numpy(trains).float(), return_spikes=True)
@@ -171,9 +171,10 @@ def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
     lrs = [1e-3] if args.quick else list(LRS)
     seeds = [0] if args.quick else list(range(SEEDS))
     tunable = {label: {**net, "rule": rule} for label, (net, rule, tuned) in CONDITIONS.items() if tuned}
-    scan = lr_scan(f"snn-lr-{task}", tunable, base, lrs, runs=Path(args.runs), base_dir=HERE, quick=args.quick,
-                   workers=args.workers, stale=args.stale)
-    chosen = {label: (best_lr(scan[label]) if tuned else rule["lr"])
+    scan = {} if args.quick else lr_scan(f"snn-lr-{task}", tunable, base, lrs, runs=Path(args.runs),
+                                         base_dir=HERE, workers=args.workers, stale=args.stale)
+    # the test size scans nothing: the tuned rules take its one lr
+    chosen = {label: ((best_lr(scan[label]) if scan else lrs[0]) if tuned else rule["lr"])
               for label, (_, rule, tuned) in CONDITIONS.items()}
     conds = [{"label": label, "seeds": seeds, "set": {**net, "rule": {**rule, "lr": chosen[label]}}}
              for label, (net, rule, _) in CONDITIONS.items()]
@@ -189,7 +190,7 @@ def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
     for r in collect(res.sweep_dir)[1]:
         by_label.setdefault(r["label"], []).append(r)
     standalone_label = next(label for label in CONDITIONS if label.startswith("Dale"))
-    measures = {label: [network_measures(r["run"].path, standalone=(
+    measures = {label: [network_measures(r["run"].path, trials=16 if args.quick else BRIAN_TRIALS, standalone=(
         label == standalone_label and r["seed"] == seeds[0] and not args.quick)) for r in runs if r["done"]]
         for label, runs in by_label.items()}
     tdir = out / task
@@ -219,7 +220,8 @@ def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = study_parser(__doc__, "snn_tasks", quick_help="test size: 1 lr, 1 seed, 2 epochs, no fits")
+    parser = study_parser(__doc__, "snn_tasks", quick_help="test size: no lr scan, 1 seed, 2 epochs, no fits, "
+                                                           "16 trials in Brian2")
     parser.add_argument("--task", nargs="+", default=list(TASKS), choices=list(TASKS))
     args = parser.parse_args(argv)
     out = report_dir(args, "snn_tasks")
