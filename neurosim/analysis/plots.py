@@ -479,7 +479,10 @@ def psychometric_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], pat
     def default_panel(label: str) -> int:
         return 0 if label.startswith("ANN") or "Adam" in label or "SGD" in label else 1
 
-    pick = panel or default_panel
+    def default_solid(label: str) -> bool:
+        return label.startswith("ANN")
+
+    pick, is_solid = panel or default_panel, solid or default_solid
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, constrained_layout=True)
     for i, (label, runs) in enumerate(curves.items()):
         runs = [c for c in runs if c]
@@ -488,8 +491,7 @@ def psychometric_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], pat
         coh = sorted(float(c) for c in runs[0])
         p = np.mean([[c[f"{x:g}"] for x in coh] for c in runs], axis=0)
         ax = axes[pick(label)]
-        line = "-" if (solid or (lambda lab: lab.startswith("ANN")))(label) else "--"
-        ax.plot(coh, p, line, marker="o", ms=3, color=f"C{i % 10}", label=label)
+        ax.plot(coh, p, "-" if is_solid(label) else "--", marker="o", ms=3, color=f"C{i % 10}", label=label)
     for ax, title in zip(axes, titles, strict=True):
         ax.set_xlabel("signed coherence (%)")
         ax.axhline(0.5, color="0.7", lw=0.6, ls=":")

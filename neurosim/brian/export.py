@@ -92,10 +92,21 @@ class BrianSNN:
         return v.mean(axis=1).reshape(self.n_samples, self.n_out)
 
 
-def _check_model(model: Any) -> None:
-    missing = [a for a in _REQUIRED if not hasattr(model, a)]
+def check_model(model: Any, required: tuple[str, ...] = _REQUIRED, kind: str = "SpikingMLP") -> None:
+    """A model an export can read: one line naming the attributes it lacks."""
+    missing = [a for a in required if not hasattr(model, a)]
     if missing:
-        raise ValueError(f"model: must be a neurosim.models.SpikingMLP, missing {', '.join(missing)}")
+        raise ValueError(f"model: must be a neurosim.models.{kind}, missing {', '.join(missing)}")
+
+
+def check_trains(spikes: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Input spike trains of the given ``shape`` holding only 0 and 1, as float64."""
+    s = _array(spikes)
+    if s.shape != tuple(shape):
+        raise ValueError(f"input_spikes: must have shape {tuple(shape)}, got {s.shape}")
+    if not np.isin(s, (0.0, 1.0)).all():
+        raise ValueError("input_spikes: must hold only 0 and 1")
+    return s
 
 
 def _numpy(t: Any) -> np.ndarray:
@@ -135,17 +146,8 @@ def _trains(model: Any, X: np.ndarray, input_spikes: Any, seed: int) -> np.ndarr
     """The checked input trains of a spike-coded model (``None`` for the current code)."""
     if not _spiking(model):
         return None
-    return _check_spikes(model, input_spikes if input_spikes is not None else input_trains(model, X, seed),
-                         X.shape[0])
-
-
-def _check_spikes(model: Any, spikes: Any, n: int) -> np.ndarray:
-    s = _array(spikes)
-    if s.shape != (int(model.steps), n, int(model.n_in)):
-        raise ValueError(f"input_spikes: must have shape ({model.steps}, {n}, {model.n_in}), got {s.shape}")
-    if not np.isin(s, (0.0, 1.0)).all():
-        raise ValueError("input_spikes: must hold only 0 and 1")
-    return s
+    return check_trains(input_spikes if input_spikes is not None else input_trains(model, X, seed),
+                        (int(model.steps), X.shape[0], int(model.n_in)))
 
 
 def to_brian(model: Any, X: Any, *, input_spikes: Any = None, seed: int = 0,
@@ -158,7 +160,7 @@ def to_brian(model: Any, X: Any, *, input_spikes: Any = None, seed: int = 0,
     """
     import brian2 as b2
 
-    _check_model(model)
+    check_model(model)
     if codegen_target not in CODEGEN_TARGETS:
         raise ValueError(f"codegen_target: must be one of {CODEGEN_TARGETS}, got {codegen_target!r}")
     X = _array(X)
@@ -238,7 +240,7 @@ def predict(model: Any, X: Any, *, input_spikes: Any = None, seed: int = 0, batc
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size: must be an integer >= 1, got {batch_size!r}")
     X = _array(X)
-    _check_model(model)
+    check_model(model)
     if X.ndim != 2 or X.shape[1] != model.n_in:
         raise ValueError(f"X: must have shape (n_samples, {model.n_in}), got {X.shape}")
     spikes = _trains(model, X, input_spikes, seed)

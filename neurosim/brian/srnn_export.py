@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.brian.export import _array, _block_pairs, _numpy
+from neurosim.brian.export import _array, _block_pairs, _numpy, check_model, check_trains
 
 __all__ = ["BrianSRNN", "CODEGEN_TARGETS", "input_trains", "run_trials", "to_brian"]
 
@@ -85,9 +85,7 @@ class BrianSRNN:
 
 
 def _check_model(model: Any) -> None:
-    missing = [a for a in _REQUIRED if not hasattr(model, a)]
-    if missing:
-        raise ValueError(f"model: must be a neurosim.models.SpikingRNN, missing {', '.join(missing)}")
+    check_model(model, _REQUIRED, "SpikingRNN")
 
 
 def _check_inputs(model: Any, U: Any) -> np.ndarray:
@@ -113,13 +111,8 @@ def input_trains(model: Any, U: Any, seed: int = 0) -> np.ndarray:
 
 
 def _check_spikes(model: Any, spikes: Any, shape: tuple[int, int]) -> np.ndarray:
-    s = _array(spikes)
-    want = (shape[0], shape[1], 2 * int(model.n_in))
-    if s.shape != want:
-        raise ValueError(f"input_spikes: must have shape {want}, got {s.shape}")
-    if not np.isin(s, (0.0, 1.0)).all():
-        raise ValueError("input_spikes: must hold only 0 and 1")
-    return s
+    """On/off trains ``(T, n_trials, 2 n_in)`` for trials of ``shape`` ``(T, n_trials)``."""
+    return check_trains(spikes, (shape[0], shape[1], 2 * int(model.n_in)))
 
 
 def to_brian(model: Any, U: Any, *, input_spikes: Any = None, seed: int = 0,

@@ -32,6 +32,7 @@ DALE = V.Param(V.flag, "sign-constrained (Dale) layers; false = the matched ANN"
 INHIBITORY_FRACTION = V.Param(V.bounded(ge=0.0, lt=1.0), "fraction of inhibitory units")
 HIDDEN = V.Param(check_hidden, "hidden layer sizes")
 INPUT_SIGN = V.Param(V.one_of(*INPUT_SIGNS), "inputs all excitatory, or split E/I")
+FEEDFORWARD_INHIBITION = V.Param(V.flag, "every input also inhibits, through an inhibitory relay unit of its own")
 
 
 def checked(params: dict[str, V.Param], **values: Any) -> dict[str, Any]:

@@ -152,8 +152,7 @@ class DaleRNN(C.OwnNoise, nn.Module):
               "dt": V.Param(V.bounded(gt=0.0), "Euler time step (s)"),
               "noise_std": V.Param(V.bounded(ge=0.0), "recurrent noise standard deviation"),
               "spectral_radius": V.Param(V.bounded(gt=0.0), "spectral radius of the initial recurrent matrix"),
-              "feedforward_inhibition": V.Param(V.flag, "each input also inhibits, through an inhibitory relay "
-                                                        "unit of its own"),
+              "feedforward_inhibition": C.FEEDFORWARD_INHIBITION,
               "inhibitory_gain": V.Param(V.bounded(gt=0.0), "scale of the initial inhibitory recurrent sizes "
                                                             "relative to balance"),
               "balance": V.Param(V.one_of(*C.BALANCES), "initial E/I balance of each unit's recurrent input: "

@@ -144,8 +144,7 @@ class SpikingRNN(C.OwnNoise, nn.Module):
               "surrogate": V.Param(V.one_of(*SURROGATES), "surrogate derivative of the spike"),
               "rec_radius": V.Param(V.bounded(gt=0.0), "spectral radius of the initial recurrent matrix"),
               "input_gain": V.Param(V.bounded(gt=0.0), "scale of the initial input sizes"),
-              "feedforward_inhibition": V.Param(V.flag, "every input channel also inhibits, through a relay "
-                                                        "interneuron of its own")}
+              "feedforward_inhibition": C.FEEDFORWARD_INHIBITION}
 
     def __init__(self, n_in: int, n_rec: int = 128, n_out: int = 3, *, dale: bool = True,
                  inhibitory_fraction: float = 0.2, dt: float = 0.005, tau_mem: float = 0.02,
