@@ -52,11 +52,33 @@ def test_shapes_populations_and_defaults() -> None:
     ({"max_rate": 300.0}, "max_rate: must be <= 1 / dt"),
     ({"adaptive_fraction": 1.5}, "adaptive_fraction"),
     ({"surrogate": "relu"}, "surrogate"),
+    ({"surrogate_scale": 0.0}, "surrogate_scale"),
     ({"inhibitory_fraction": 1.0}, "inhibitory_fraction"),
 ])
 def test_bad_parameters_name_the_key(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         SpikingRNN(3, **{"n_rec": 20, **kwargs})
+
+
+def test_surrogate_scale_dampens_the_gradient_not_the_spikes() -> None:
+    """Two steps: the input weights reach the output through exactly one spike, so their
+    gradient scales by ``surrogate_scale``; the readout's does not; the forward pass is unchanged."""
+    x = torch.zeros(2, 5, 3)
+    x[0] = 1.0
+    spikes = on_off_spikes(x, 1.0)
+    grads, outs = {}, {}
+    for scale in (1.0, 0.3):
+        net = SpikingRNN(3, 30, 3, input_gain=20.0, surrogate_scale=scale, generator=gen(1)).double()
+        with torch.no_grad():
+            net.input.bias.fill_(0.5)
+        out = net(x.double(), input_spikes=spikes.double())
+        out[-1].sum().backward()
+        grads[scale] = (net.input.size.grad.clone(), net.readout.size.grad.clone())
+        outs[scale] = out.detach()
+    assert torch.equal(outs[1.0], outs[0.3])
+    assert grads[1.0][0].abs().sum() > 0
+    torch.testing.assert_close(grads[0.3][0], 0.3 * grads[1.0][0])
+    torch.testing.assert_close(grads[0.3][1], grads[1.0][1])
 
 
 def test_bad_inputs_are_one_line_errors() -> None:

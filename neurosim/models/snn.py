@@ -101,18 +101,19 @@ def surrogate_derivative(d: torch.Tensor, surrogate: str = "triangle") -> torch.
 
 
 class _Spike(torch.autograd.Function):
-    """Heaviside forward, surrogate derivative backward."""
+    """Heaviside forward, surrogate derivative (times ``scale``, default 1) backward."""
 
     @staticmethod
-    def forward(ctx: Any, d: torch.Tensor, surrogate: str) -> torch.Tensor:
+    def forward(ctx: Any, d: torch.Tensor, surrogate: str, scale: float = 1.0) -> torch.Tensor:
         ctx.save_for_backward(d)
-        ctx.surrogate = surrogate
+        ctx.surrogate, ctx.scale = surrogate, scale
         return (d > 0).to(d.dtype)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         (d,) = ctx.saved_tensors
-        return grad * SURROGATES[ctx.surrogate](d), None
+        g = SURROGATES[ctx.surrogate](d)
+        return grad * (g if ctx.scale == 1.0 else ctx.scale * g), None, None
 
 
 def spike(u: torch.Tensor, threshold: float = 1.0, surrogate: str = "triangle") -> torch.Tensor:

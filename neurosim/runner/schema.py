@@ -112,7 +112,7 @@ MODEL_KEYS = {"mlp": ("dale", "hidden", "inhibitory_fraction"),
               "snn": ("dale", "hidden", "inhibitory_fraction", "steps", "surrogate", "encoding", "max_rate"),
               "srnn": ("dale", "n_rec", "inhibitory_fraction", "dt", "tau_mem", "tau_syn", "tau_out",
                        "adaptive_fraction", "tau_adapt", "adapt_strength", "threshold", "max_rate", "surrogate",
-                       "rec_radius", "input_gain", "feedforward_inhibition")}
+                       "surrogate_scale", "rec_radius", "input_gain", "feedforward_inhibition")}
 
 #: Keys added after runs were made without them: left out of a run's key (the hash in its
 #: directory name) while they hold their default, so that those runs keep their directories.
