@@ -76,38 +76,43 @@ RATE_ROWS = ("ANN + Adam (tuned)", "ANN + Madam (lr 0.01)", "Dale + DaleAdam (tu
 BRIAN_TRIALS = 64
 
 
+def _accuracy(summary: dict[str, Any], label: str) -> dict[str, Any] | None:
+    """Test accuracy (mean, min, max, n) of ``label`` in a sweep summary, if it has one."""
+    return summary.get(label, {}).get("metrics", {}).get("test_accuracy") or None
+
+
+def rate_summary(task: str, study: str = "compare_rules") -> dict[str, Any]:
+    """The committed summary of the rate networks on ``task``: ``compare_rules`` (600 steps, no
+    remedies) or ``rnn_remedies`` (its final phase: 3000 steps, feedforward inhibition and
+    clipping); {} where absent."""
+    if study == "compare_rules":
+        path = Path("results") / f"compare_rules-{task}" / "summary.json"
+        return json.loads(path.read_text())["summary"] if path.exists() else {}
+    path = Path("results") / "rnn_remedies" / "summary.json"
+    return json.loads(path.read_text()).get("final", {}).get(task, {}) if path.exists() else {}
+
+
 def rate_rows(task: str) -> list[list[str]]:
-    """compare_rules' accuracy of the rate networks on ``task`` (from its committed summary), if present."""
-    path = Path("results") / f"compare_rules-{task}" / "summary.json"
-    if not path.exists():
-        return []
-    summary = json.loads(path.read_text())["summary"]
+    """The rate networks' accuracy on ``task`` (compare_rules, then rnn_remedies' final phase), as table rows."""
     rows = []
-    for label in RATE_ROWS:
-        acc = summary.get(label, {}).get("metrics", {}).get("test_accuracy")
-        if acc:
-            rows.append([f"rate RNN: {label}", f"{100 * acc['mean']:.1f} [{100 * acc['min']:.1f}, "
-                                                f"{100 * acc['max']:.1f}]", str(acc["n"])])
+    for study, budget in (("compare_rules", "600 steps"), ("rnn_remedies", "3000 steps, relays + clipping")):
+        summary = rate_summary(task, study)
+        labels = RATE_ROWS if study == "compare_rules" else list(summary)
+        rows += [[f"rate RNN: {label}", budget, f"{100 * acc['mean']:.1f} [{100 * acc['min']:.1f}, "
+                  f"{100 * acc['max']:.1f}]", str(acc["n"])] for label in labels if (acc := _accuracy(summary, label))]
     return rows
 
 
 def verdicts(task: str, summary: dict[str, Any]) -> list[str]:
     """Markdown: which conditions learn ``task`` by the criterion of the module docstring."""
-    path = Path("results") / f"compare_rules-{task}" / "summary.json"
-    if not path.exists():
+    ref = _accuracy(rate_summary(task), "ANN + Madam (lr 0.01)")
+    if ref is None:
         return []
-    ref = json.loads(path.read_text())["summary"].get("ANN + Madam (lr 0.01)", {})
-    ref_acc = ref.get("metrics", {}).get("test_accuracy")
-    if not ref_acc:
-        return []
-    target = 0.9 * ref_acc["mean"]
-    rows = []
-    for label, entry in summary.items():
-        acc = entry.get("metrics", {}).get("test_accuracy")
-        if acc:
-            rows.append([label, f"{100 * acc['min']:.1f}", str(acc["n"]), "yes" if acc["min"] >= target else "**no**"])
+    target = 0.9 * ref["mean"]
+    rows = [[label, f"{100 * acc['min']:.1f}", str(acc["n"]), "yes" if acc["min"] >= target else "**no**"]
+            for label in summary if (acc := _accuracy(summary, label))]
     return [f"Learns the task: every seed at least 90 % of the rate ANN + Madam's mean "
-            f"({100 * ref_acc['mean']:.1f} %), i.e. {100 * target:.1f} %:", "",
+            f"({100 * ref['mean']:.1f} %), i.e. {100 * target:.1f} %:", "",
             table(["condition", "worst seed (%)", "seeds", "learns?"], rows), ""]
 
 
@@ -227,8 +232,9 @@ def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
              summary_table(summary), "", *verdicts(task, summary)]
     rate = rate_rows(task)
     if rate:
-        lines += ["The rate networks of compare_rules on the same task (test accuracy %, mean [min, max]):", "",
-                  table(["network and rule", "test accuracy (%)", "seeds"], rate), ""]
+        lines += ["The rate networks on the same task, from compare_rules and rnn_remedies "
+                  "(test accuracy %, mean [min, max]):", "",
+                  table(["network and rule", "budget", "test accuracy (%)", "seeds"], rate), ""]
     if any(r["final"].get("psychometric") for runs in by_label.values() for r in runs):
         from neurosim.analysis.plots import psychometric_figure
 
