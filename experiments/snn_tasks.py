@@ -7,7 +7,9 @@ context-dependent integration and parametric working memory, under the rules of
 ``compare_rules``: Adam on the network without sign constraints and DaleAdam
 (learning rates tuned on validation, seed 0), Madam and 26-level LogGridMadam at
 lr 0.01 untuned, and the controls that make size claims meaningful (shuffled
-gradient, nearest rounding, QuantizedSGD on the same log grid); 3 seeds.
+gradient, nearest rounding, QuantizedSGD on the same log grid); 3 seeds. Madam
+is scanned over the same learning rates too (seed 0, shown, not used), to say
+whether its fixed lr is what limits it.
 
 The report of each task gives the test accuracy beside the rate RNN and the rate
 ANN of ``compare_rules`` (same task, their own budget); the psychometric curve
@@ -45,7 +47,7 @@ from neurosim.markdown import table
 from neurosim.runner.aggregate import collect, size_table, summary_table
 from neurosim.runner.study import report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep
-from neurosim.runner.tune import best_lr, lr_scan
+from neurosim.runner.tune import best_lr, lr_scan, sensitivity_figure
 
 HERE = Path(__file__).resolve().parent
 TASKS = {"pdm": "perceptual_decision_making", "cdi": "context_dependent_integration",
@@ -67,6 +69,8 @@ CONDITIONS: dict[str, tuple[dict[str, Any], dict[str, Any], bool]] = {
         DALE, {"name": "quantized_sgd", "grid": "log"}, True),
     "Control: Dale SNN + LogGridMadam 26, shuffled gradient": (DALE, {**LOGGRID, "shuffle_gradient": True}, False),
 }
+#: untuned conditions scanned too (seed 0), to show whether their fixed lr is what limits them
+SCANNED_UNTUNED = ("Dale SNN + Madam (lr 0.01)",)
 SEEDS = 3
 LRS = (1e-4, 1e-3, 1e-2, 1e-1)
 #: rows of compare_rules (the rate networks) shown beside the spiking ones
@@ -202,7 +206,8 @@ def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
     base = f"configs/{next(k for k, v in TASKS.items() if v == task)}_srnn.toml"
     lrs = [1e-3] if args.quick else list(LRS)
     seeds = [0] if args.quick else list(range(SEEDS))
-    tunable = {label: {**net, "rule": rule} for label, (net, rule, tuned) in CONDITIONS.items() if tuned}
+    tunable = {label: {**net, "rule": rule} for label, (net, rule, tuned) in CONDITIONS.items()
+               if tuned or label in SCANNED_UNTUNED}
     scan = {} if args.quick else lr_scan(f"snn-lr-{task}", tunable, base, lrs, runs=Path(args.runs),
                                          base_dir=HERE, workers=args.workers, stale=args.stale)
     # the test size scans nothing: the tuned rules take its one lr
@@ -230,6 +235,12 @@ def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
     lines = [f"## {task}", "", "Learning rates: " + ", ".join(
         f"{label} {chosen[label]:g}" + (" (tuned)" if CONDITIONS[label][2] else "") for label in chosen) + ".", "",
              summary_table(summary), "", *verdicts(task, summary)]
+    if scan:
+        sensitivity_figure(scan, tdir / "lr_sensitivity", f"Learning-rate sensitivity on {task} (seed 0; dotted "
+                           "line: Madam's lr 0.01)", solid=lambda label: "without" in label)
+        lines += [f"Validation accuracy after training against the lr (seed 0; {', '.join(SCANNED_UNTUNED)} "
+                  "scanned too, though its rows use lr 0.01 untuned):", "",
+                  f"![learning-rate sensitivity]({task}/lr_sensitivity.png)", ""]
     rate = rate_rows(task)
     if rate:
         lines += ["The rate networks on the same task, from compare_rules and rnn_remedies "

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +80,12 @@ def best_lr(scan: Mapping[float, Mapping[str, float]]) -> float:
 
 
 def sensitivity_figure(scan: Mapping[str, Mapping[float, Mapping[str, float]]], path: str | os.PathLike[str],
-                       title: str, *, marked_lr: float = 0.01) -> list[Path]:
+                       title: str, *, marked_lr: float = 0.01,
+                       solid: Callable[[str], bool] | None = None) -> list[Path]:
     """Final validation loss (log axis) and accuracy (%) against lr, one line per condition.
 
-    Solid lines for labels starting with "ANN", dashed otherwise; a dotted
+    Solid lines for the labels ``solid`` picks (default: those starting with
+    "ANN", the networks without sign constraints), dashed otherwise; a dotted
     vertical line at ``marked_lr`` (Madam's untuned 0.01). Written with
     :func:`neurosim.analysis.plots.save_figure` (PNG and SVG, atomically).
     """
@@ -97,7 +99,7 @@ def sensitivity_figure(scan: Mapping[str, Mapping[float, Mapping[str, float]]], 
     fig, axes = plt.subplots(1, 2, figsize=(12.5, 3.8), constrained_layout=True)
     for i, (label, by_lr) in enumerate(scan.items()):
         lrs = sorted(by_lr)
-        style = "-" if label.startswith("ANN") else "--"
+        style = "-" if (solid or (lambda name: name.startswith("ANN")))(label) else "--"
         for ax, key, scale in ((axes[0], "val_loss", 1.0), (axes[1], "val_accuracy", 100.0)):
             ax.plot(lrs, [scale * by_lr[lr].get(key, math.nan) for lr in lrs], style, marker="o", ms=3,
                     color=f"C{i % 10}", label=label)
