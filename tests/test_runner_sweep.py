@@ -171,6 +171,24 @@ def test_a_worker_caps_the_configured_threads(tmp_path: Path) -> None:
         torch.set_num_threads(before)
 
 
+def test_sensitivity_figure_draws_the_chosen_labels_solid(tmp_path: Path, monkeypatch) -> None:
+    import neurosim.analysis.plots as plots
+    from neurosim.runner.tune import sensitivity_figure
+
+    figs = []
+    save = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path, **kw: figs.append(fig) or save(fig, path, **kw))
+    scan = {label: {1e-3: {"val_loss": 1.0, "val_accuracy": 0.5}, 1e-2: {"val_loss": 0.5, "val_accuracy": 0.7}}
+            for label in ("ANN + Adam", "SNN without sign constraints + Adam", "Dale SNN + Madam")}
+    paths = sensitivity_figure(scan, tmp_path / "a", "t")
+    assert all(p.exists() for p in paths)
+    sensitivity_figure(scan, tmp_path / "b", "t", solid=lambda label: "without" in label)
+    assert len(figs) == 2
+    for fig, solid in zip(figs, (["ANN + Adam"], ["SNN without sign constraints + Adam"]), strict=True):
+        styles = {ln.get_label(): ln.get_linestyle() for ln in fig.axes[1].get_lines() if ln.get_marker() == "o"}
+        assert {k for k, v in styles.items() if v == "-"} == set(solid)
+
+
 def test_best_lr_prefers_accuracy_then_loss_and_skips_diverged() -> None:
     from neurosim.runner.tune import best_lr
 
