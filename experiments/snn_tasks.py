@@ -162,6 +162,43 @@ def network_measures(run_path: Path, *, standalone: bool = False, trials: int = 
     return res
 
 
+def balance(run_path: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """The summed recurrent input of each part (E->E, I->E, ...), first and last snapshot of a run."""
+    from neurosim.analysis.projections import input_totals
+    from neurosim.snapshot import load
+
+    snaps = sorted((Path(run_path) / "snapshots").glob("*.npz"))
+    return {"initial": input_totals(load(snaps[0]), ["recurrent"]),
+            "final": input_totals(load(snaps[-1]), ["recurrent"])} if snaps else {}
+
+
+def balance_table(balances: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Markdown: summed recurrent input per unit and part, initial and final, and the share on the grid's ends."""
+    rows = []
+    for label, bs in balances.items():
+        bs = [b for b in bs if b]
+        if not bs:
+            continue
+        for part in bs[0]["initial"]:
+            ini = [b["initial"][part] for b in bs]
+            fin = [b["final"][part] for b in bs]
+            a, z = _mean([e["summed_size"] for e in ini]), _mean([e["summed_size"] for e in fin])
+            ends = "; ".join(f"{_mean([e[k] for e in ini]) * 100:.1f} -> {_mean([e[k] for e in fin]) * 100:.1f}"
+                             for k in ("at_lowest_level", "at_highest_level") if k in ini[0])
+            changes = [100 * (f["summed_size"] / i["summed_size"] - 1) for i, f in zip(ini, fin, strict=True)
+                       if i["summed_size"] > 0]
+            rows.append([label, part.removeprefix("recurrent (").removesuffix(")"), f"{a:.3g}", f"{z:.3g}",
+                         f"{min(changes):+.0f} to {max(changes):+.0f}" if changes else "—", ends or "—"])
+    if not rows:
+        return []
+    return ["## E/I balance of the recurrent input", "",
+            "Summed size each unit receives from each presynaptic population (mean over the part's units, "
+            "then over seeds), first and last snapshot; the change per seed; for sizes on the grid, the "
+            "share (%) of the part's synapses on its lowest; highest level, first -> last.", "",
+            table(["condition", "part", "summed size, initial", "final", "change per seed (%)",
+                   "on the lowest; highest level (%)"], rows), ""]
+
+
 def _mean(values: list[float]) -> float:
     v = [x for x in values if np.isfinite(x)]
     return float(np.mean(v)) if v else float("nan")
@@ -255,11 +292,12 @@ def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
                             titles=("Adam and DaleAdam", "Madam rules and the controls"),
                             solid=lambda label: "without" in label)
         lines += ["![psychometric curves](" + f"{task}/psychometric.png)", ""]
-    lines += [line.replace("## ", "### ") for line in measures_tables(measures)]
+    balances = {label: [balance(r["run"].path) for r in runs if r["done"]] for label, runs in by_label.items()}
+    lines += [line.replace("## ", "### ") for line in measures_tables(measures) + balance_table(balances)]
     if full.get("size_statistics"):
         lines += ["### Synapse sizes per projection", "", size_table(full["size_statistics"]), ""]
     shutil.copytree(res.sweep_dir, tdir / "sweep", dirs_exist_ok=True)
-    return {"chosen_lr": chosen, "summary": summary, "measures": measures, "lines": lines,
+    return {"chosen_lr": chosen, "summary": summary, "measures": measures, "balance": balances, "lines": lines,
             "failed": res.failed}
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurosim.analysis.projections import parts
+from neurosim.analysis.projections import input_totals, parts
 from neurosim.analysis.spiking import spike_statistics
 from neurosim.cli import main as cli_main
 from neurosim.models import DaleRNN
@@ -73,6 +73,26 @@ def test_recurrent_layers_split_four_ways_and_survive_a_round_trip(tmp_path: Pat
     assert n["recurrent (E->E)"] == 16 * 16 and n["recurrent (I->E)"] == 16 * 4 and n["recurrent (I->I)"] == 16
     pooled = parts(snap, ["recurrent"], pool=True)
     assert list(pooled) == ["pooled: recurrent (E->E) + recurrent (E->I) + recurrent (I->E) + recurrent (I->I)"]
+
+
+def test_input_totals_sum_what_each_unit_receives_per_part() -> None:
+    from neurosim.lns import LogGrid
+
+    # units 0, 1 excitatory and 2 inhibitory; columns likewise (E, E, I)
+    size = np.array([[0.0, 1.0, 4.0], [2.0, 0.0, 8.0], [1.0, 3.0, 0.0]], dtype=np.float32)
+    sign = np.tile(np.array([1, 1, -1], dtype=np.int8), (3, 1))
+    snap = Snapshot({"rec": Projection(sign=sign, size=size, post_sign=np.array([1, 1, -1]))})
+    got = input_totals(snap)
+    assert got["rec (E->E)"] == {"summed_size": 1.5, "units": 2}  # rows 0, 1: (0 + 1 + 2 + 0) / 2
+    assert got["rec (I->E)"]["summed_size"] == 6.0 and got["rec (E->I)"]["summed_size"] == 4.0
+    assert got["rec (I->I)"] == {"summed_size": 0.0, "units": 1}
+    grid = LogGrid(4, 8.0, 8.0)
+    levels = grid.encode(np.maximum(size, 1.0))
+    on_grid = Snapshot({"rec": Projection(sign=sign, size=grid.decode(levels), level=levels, grid=grid,
+                                          post_sign=np.array([1, 1, -1]))})
+    g = input_totals(on_grid)["rec (I->E)"]
+    assert g["at_highest_level"] == 0.5 and g["at_lowest_level"] == 0.0  # sizes 4 and 8 of 1..8
+    assert input_totals(on_grid)["rec (E->E)"]["at_lowest_level"] == 0.75  # 1, 1, 2, 1 -> three at 1
 
 
 def test_post_sign_is_checked() -> None:

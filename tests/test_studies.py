@@ -96,6 +96,10 @@ def test_snn_tasks_quick(tmp_path: Path) -> None:
         assert ms[0]["runtime"]["decision_agreement"] >= 0.95, label
     readme = (tmp_path / "out" / "README.md").read_text()
     assert "## perceptual_decision_making" in readme and "Brian2 copies" in readme
+    assert "E/I balance of the recurrent input" in readme
+    parts = res["balance"]["Dale SNN + Madam (lr 0.01)"][0]["final"]
+    assert set(parts) == {f"recurrent ({a}->{b})" for a in "EI" for b in "EI"}
+    assert all(p["summed_size"] > 0 for p in parts.values())
     assert (tmp_path / "out" / "perceptual_decision_making" / "psychometric.png").is_file()
 
 

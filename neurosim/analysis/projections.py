@@ -13,7 +13,8 @@ by size ``|w|``. Analysis is per part; :func:`parts` with ``pool=True`` puts the
 
 :func:`pool` turns one part into the sizes a fit takes (on a common grid when the part's
 pieces share one), :func:`pairs` finds the synapse pairs that share pre- and postsynaptic
-cell (Bartol et al. 2015).
+cell (Bartol et al. 2015), :func:`input_totals` gives the summed size each postsynaptic
+unit receives per part (the E/I balance of a Dale layer).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 
 from neurosim.lns import LogGrid
 
-__all__ = ["Piece", "Pooled", "choose", "pairs", "parts", "pool"]
+__all__ = ["Piece", "Pooled", "choose", "input_totals", "pairs", "parts", "pool"]
 
 
 @dataclass
@@ -177,3 +178,30 @@ def pool(pieces: Sequence[Piece]) -> Pooled:
         sizes = sizes.copy()
         sizes[pos] = snapped
     return Pooled(sizes, grid, levels, n_levels, unit, n_pos, n_neg, notes)
+
+
+def input_totals(snap: Any, projections: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+    """The summed size each postsynaptic unit receives, per part of the dense projections.
+
+    For each part of :func:`parts` (e.g. ``"recurrent (I->E)"``): ``summed_size`` is the
+    mean over the part's postsynaptic units of the sum of the sizes they receive from it
+    (in the projection's unit), ``units`` how many units that is; for sizes on a grid,
+    ``at_lowest_level`` and ``at_highest_level`` are the fractions of the part's synapses
+    on the grid's end levels. Sparse projections are left out.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for label, pieces in parts(snap, choose(snap, projections)).items():
+        pc = pieces[0]
+        p = pc.proj
+        if p.pre is not None or np.ndim(p.size) != 2:
+            continue
+        mask = np.ones(p.size.shape, bool) if pc.mask is None else pc.mask.reshape(p.size.shape)
+        rows = mask.any(axis=1)
+        entry = {"summed_size": float(np.where(mask, p.size, 0.0).sum(axis=1)[rows].mean()),
+                 "units": int(rows.sum())}
+        if p.level is not None:
+            lv = pc.take(p.level).astype(np.int64)
+            entry["at_lowest_level"] = float(np.mean(lv == 0))
+            entry["at_highest_level"] = float(np.mean(lv == p.grid.levels - 1))
+        out[label] = entry
+    return out
