@@ -80,6 +80,11 @@ RATE_ROWS = ("ANN + Adam (tuned)", "ANN + Madam (lr 0.01)", "Dale + DaleAdam (tu
 BRIAN_TRIALS = 64
 
 
+def unconstrained(label: str) -> bool:
+    """Whether a condition's network has no sign constraints (drawn solid in the figures)."""
+    return "without" in label
+
+
 def _accuracy(summary: dict[str, Any], label: str) -> dict[str, Any] | None:
     """Test accuracy (mean, min, max, n) of ``label`` in a sweep summary, if it has one."""
     return summary.get(label, {}).get("metrics", {}).get("test_accuracy") or None
@@ -274,7 +279,7 @@ def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
              summary_table(summary), "", *verdicts(task, summary)]
     if scan:
         sensitivity_figure(scan, tdir / "lr_sensitivity", f"Learning-rate sensitivity on {task} (seed 0; dotted "
-                           "line: Madam's lr 0.01)", solid=lambda label: "without" in label)
+                           "line: Madam's lr 0.01)", solid=unconstrained)
         lines += [f"Validation accuracy after training against the lr (seed 0; {', '.join(SCANNED_UNTUNED)} "
                   "scanned too, though its rows use lr 0.01 untuned):", "",
                   f"![learning-rate sensitivity]({task}/lr_sensitivity.png)", ""]
@@ -288,9 +293,9 @@ def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
 
         psychometric_figure({label: [r["final"].get("psychometric") for r in runs]
                              for label, runs in by_label.items()}, tdir / "psychometric",
-                            panel=lambda label: 0 if "Adam" in label or "without" in label else 1,
+                            panel=lambda label: 0 if "Adam" in label or unconstrained(label) else 1,
                             titles=("Adam and DaleAdam", "Madam rules and the controls"),
-                            solid=lambda label: "without" in label)
+                            solid=unconstrained)
         lines += ["![psychometric curves](" + f"{task}/psychometric.png)", ""]
     balances = {label: [balance(r["run"].path) for r in runs if r["done"]] for label, runs in by_label.items()}
     lines += [line.replace("## ", "### ") for line in measures_tables(measures) + balance_table(balances)]

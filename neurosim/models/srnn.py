@@ -48,8 +48,8 @@ synapses, resets), so a spike reaches its targets' membranes one step later.
   (the triangle by default, the reset detached), dampened by ``surrogate_scale``
   (0.3, Bellec et al. 2018's dampening factor): with the undampened surrogate,
   gradients through a few hundred recurrent steps explode (measured on
-  perceptual decision making, 5 ms steps: gradient norms of 1e4-1e8 within 150
-  Adam steps and no learning; 1-8 with 0.3, and learning).
+  perceptual decision making, 5 ms steps: gradient norms of 4e3-4e4 after 50 Adam
+  steps, up to 3e8 after 150, and no learning; 1-8 with 0.3, and learning).
 
 Initialisation: input and recurrent sizes as in :class:`~neurosim.models.DaleRNN`
 (half-normal, inhibitory columns scaled by ``n_E / n_I`` so each unit's
