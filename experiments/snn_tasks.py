@@ -315,7 +315,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     results = {TASKS[t]: run_task(TASKS[t], args, out) for t in args.task}
     lines = [f"# Recurrent spiking E/I networks on cognitive tasks{' (quick size)' if args.quick else ''}", "",
-             *(p + "\n" for p in __doc__.split("\n\n")[1:4])]
+             *(p + "\n" for p in __doc__.split("\n\n")[1:4]),
+             f"Tasks in this report: {', '.join(results)} (of {', '.join(TASKS.values())}).", ""]
     for res in results.values():
         lines += res.pop("lines")
     lines += [f"Wall time of this invocation: {(time.perf_counter() - t0) / 60:.1f} min (finished runs are "
