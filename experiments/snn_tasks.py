@@ -167,12 +167,13 @@ def network_measures(run_path: Path, *, standalone: bool = False, trials: int = 
     return res
 
 
-def balance(run_path: Path) -> dict[str, dict[str, dict[str, float]]]:
-    """The summed recurrent input of each part (E->E, I->E, ...), first and last snapshot of a run."""
+def balance(run: Any) -> dict[str, dict[str, dict[str, float]]]:
+    """The summed recurrent input of each part (E->E, I->E, ...), first and last snapshot of a
+    run (its :class:`~neurosim.runner.rundir.RunDir`)."""
     from neurosim.analysis.projections import input_totals
     from neurosim.snapshot import load
 
-    snaps = sorted((Path(run_path) / "snapshots").glob("*.npz"))
+    snaps = run.snapshot_paths()
     return {"initial": input_totals(load(snaps[0]), ["recurrent"]),
             "final": input_totals(load(snaps[-1]), ["recurrent"])} if snaps else {}
 
@@ -297,7 +298,7 @@ def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
                             titles=("Adam and DaleAdam", "Madam rules and the controls"),
                             solid=unconstrained)
         lines += ["![psychometric curves](" + f"{task}/psychometric.png)", ""]
-    balances = {label: [balance(r["run"].path) for r in runs if r["done"]] for label, runs in by_label.items()}
+    balances = {label: [balance(r["run"]) for r in runs if r["done"]] for label, runs in by_label.items()}
     lines += [line.replace("## ", "### ") for line in measures_tables(measures) + balance_table(balances)]
     if full.get("size_statistics"):
         lines += ["### Synapse sizes per projection", "", size_table(full["size_statistics"]), ""]

@@ -241,7 +241,7 @@ def save_figure(
 
 
 __all__ = ["levels_figure", "plot_fit", "plot_level_occupancy", "plot_qq", "plot_runs", "psychometric_figure",
-           "save_figure", "smallest_sufficient"]
+           "save_figure", "smallest_sufficient", "unconstrained_label"]
 
 
 def smallest_sufficient(levels: Sequence[int], ok: Sequence[bool]) -> int | None:
@@ -461,6 +461,12 @@ def runs_shapes_figure(sizes: dict[str, np.ndarray], shapes: Sequence[str]) -> F
     return fig
 
 
+def unconstrained_label(label: str) -> bool:
+    """The default test of a figure's condition label for a network without sign constraints
+    (drawn solid): labels starting with "ANN"."""
+    return label.startswith("ANN")
+
+
 def psychometric_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], path: str | os.PathLike[str],
                         panel: Callable[[str], int] | None = None,
                         titles: Sequence[str] = ("additive rules and the ANN",
@@ -479,10 +485,7 @@ def psychometric_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], pat
     def default_panel(label: str) -> int:
         return 0 if label.startswith("ANN") or "Adam" in label or "SGD" in label else 1
 
-    def default_solid(label: str) -> bool:
-        return label.startswith("ANN")
-
-    pick, is_solid = panel or default_panel, solid or default_solid
+    pick, is_solid = panel or default_panel, solid or unconstrained_label
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, constrained_layout=True)
     for i, (label, runs) in enumerate(curves.items()):
         runs = [c for c in runs if c]

@@ -94,12 +94,12 @@ def sensitivity_figure(scan: Mapping[str, Mapping[float, Mapping[str, float]]], 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from neurosim.analysis.plots import save_figure
+    from neurosim.analysis.plots import save_figure, unconstrained_label
 
     fig, axes = plt.subplots(1, 2, figsize=(12.5, 3.8), constrained_layout=True)
     for i, (label, by_lr) in enumerate(scan.items()):
         lrs = sorted(by_lr)
-        style = "-" if (solid or (lambda name: name.startswith("ANN")))(label) else "--"
+        style = "-" if (solid or unconstrained_label)(label) else "--"
         for ax, key, scale in ((axes[0], "val_loss", 1.0), (axes[1], "val_accuracy", 100.0)):
             ax.plot(lrs, [scale * by_lr[lr].get(key, math.nan) for lr in lrs], style, marker="o", ms=3,
                     color=f"C{i % 10}", label=label)
