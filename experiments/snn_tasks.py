@@ -245,8 +245,24 @@ def measures_tables(measures: dict[str, list[dict[str, Any]]]) -> list[str]:
                    "spike-count correlation, worst run", "largest output difference"], brows), ""]
 
 
+def base_config(task: str) -> str:
+    """The study's run config of ``task`` (relative to ``experiments/``)."""
+    return f"configs/{next(k for k, v in TASKS.items() if v == task)}_srnn.toml"
+
+
+def task_sweep(task: str, chosen: dict[str, float], seeds: list[int], *, quick: bool = False) -> Any:
+    """The study's sweep on ``task``: every condition at its learning rate ``chosen[label]``, over ``seeds``."""
+    conds = [{"label": label, "seeds": seeds, "set": {**net, "rule": {**rule, "lr": chosen[label]}}}
+             for label, (net, rule, _) in CONDITIONS.items()]
+    if quick:
+        for c in conds:
+            c["set"]["analysis.fit"] = False
+    return build_sweep({"name": f"snn-{task}", "base": base_config(task), "condition": conds,
+                        "description": f"snn_tasks on {task}"}, base_dir=HERE, quick=quick)
+
+
 def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
-    base = f"configs/{next(k for k, v in TASKS.items() if v == task)}_srnn.toml"
+    base = base_config(task)
     lrs = [1e-3] if args.quick else list(LRS)
     seeds = [0] if args.quick else list(range(SEEDS))
     tunable = {label: {**net, "rule": rule} for label, (net, rule, tuned) in CONDITIONS.items()
@@ -256,13 +272,7 @@ def run_task(task: str, args: Any, out: Path) -> dict[str, Any]:
     # the test size scans nothing: the tuned rules take its one lr
     chosen = {label: ((best_lr(scan[label]) if scan else lrs[0]) if tuned else rule["lr"])
               for label, (_, rule, tuned) in CONDITIONS.items()}
-    conds = [{"label": label, "seeds": seeds, "set": {**net, "rule": {**rule, "lr": chosen[label]}}}
-             for label, (net, rule, _) in CONDITIONS.items()]
-    if args.quick:
-        for c in conds:
-            c["set"]["analysis.fit"] = False
-    sweep = build_sweep({"name": f"snn-{task}", "base": base, "condition": conds,
-                         "description": f"snn_tasks on {task}"}, base_dir=HERE, quick=args.quick)
+    sweep = task_sweep(task, chosen, seeds, quick=args.quick)
     res = run_sweep(sweep, Path(args.runs), workers=args.workers, progress=False, stale=args.stale)
     full = json.loads((res.sweep_dir / "summary.json").read_text())
     summary = {k: full["summary"][k] for k in CONDITIONS if k in full["summary"]}

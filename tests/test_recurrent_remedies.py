@@ -159,13 +159,13 @@ def test_clipping_and_curriculum_run(tmp_path: Path) -> None:
 def test_curriculum_batches_come_from_the_easier_task() -> None:
     import tomllib
 
-    from neurosim.runner.torch_run import _batches, prepare
+    from neurosim.runner.torch_run import prepare, training_batches
 
     raw = tomllib.loads(RNN)
     raw["task"]["curriculum"] = {"epochs": 1, "params": {"coherences": [50.0]}}
     setup = prepare(resolve(raw))
-    first = next(iter(_batches(setup, 0)))[0].numpy()
-    later = next(iter(_batches(setup, 1)))[0].numpy()
+    first = next(iter(training_batches(setup, 0)))[0].numpy()
+    later = next(iter(training_batches(setup, 1)))[0].numpy()
     s0, s1 = setup.task.epochs["stimulus"]
     # at coherence 50 % the two channels of the motion stream differ by 0.5 on average
     gap = lambda x: np.abs(x[s0:s1, :, 1] - x[s0:s1, :, 2]).mean(0)  # noqa: E731
@@ -229,3 +229,20 @@ def test_spike_statistics_refuse_bad_input() -> None:
         spike_statistics(s + 2, 0.001, {"a": slice(0, 3)})
     with pytest.raises(ValueError, match="dt"):
         spike_statistics(s, 0.0, {"a": slice(0, 3)})
+
+
+def test_train_step_inspects_the_gradient_before_clipping() -> None:
+    import tomllib
+
+    from neurosim.runner.torch_run import prepare, train_step, training_batches
+
+    raw = tomllib.loads(RNN)
+    raw["train"]["clip_grad_norm"] = 1e-6
+    setup = prepare(resolve(raw))
+    seen: list[float] = []
+    batch = next(iter(training_batches(setup, 0)))
+    loss = train_step(setup, batch, 0, 0, inspect=lambda m: seen.append(
+        float(torch.nn.utils.get_total_norm([p.grad for p in m.parameters()]))))
+    after = float(torch.nn.utils.get_total_norm([p.grad for p in setup.model.parameters()]))
+    assert not loss.requires_grad and np.isfinite(float(loss))
+    assert seen[0] > 1e-3 and after == pytest.approx(1e-6, rel=1e-3)  # inspect saw it as the loss gave it

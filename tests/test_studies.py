@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,3 +189,38 @@ def test_rnn_sweep_report_has_psychometric_curves_and_diagnostics(tmp_path: Path
     assert len(diag) == 2
     for d in diag.values():
         assert d["spectral_radius"] > 0 and 0 <= d["dead_fraction"] <= 1 and 0 <= d["moved"] <= 1
+
+
+def test_snn_gain_quick(tmp_path: Path) -> None:
+    study, out = _run_quick("snn_gain", tmp_path)
+    assert set(out["results"]) == {*study.SWINGS, *study.STEADY}
+    for label, recs in out["records"].items():
+        rec = recs[0]
+        assert len(rec["share"]) == len(rec["loss"]) == 12, label
+        assert rec["rate_step"] == [0, 4, 8, 12] and all(r >= 0 for r in rec["E_hz"] + rec["I_hz"])
+        assert all(0.0 <= s <= 1.0 for s in rec["share"]) and np.isnan(rec["cosine"][0])
+        assert all(-1.0 - 1e-9 <= c <= 1.0 + 1e-9 for c in rec["cosine"][1:])
+    assert out["verdict"] in ("holds", "does not hold")
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "median population share" in readme and (tmp_path / "out" / "gain.png").is_file()
+    # a second invocation reuses the retraced seeds, and reports the same
+    again = study.main(["--quick", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                        "--workers", "1"])
+    assert again["records"] == out["records"]
+
+
+def test_snn_gain_retraces_the_run(tmp_path: Path) -> None:
+    """The diagnosis's steps are the run's own: the same sizes as the runner's traces, exactly."""
+    from neurosim.runner.run import execute
+
+    gain = _study("snn_gain")
+    snn = gain._study()
+    sweep = snn.task_sweep(gain.TASK, {label: 0.01 for label in snn.CONDITIONS}, [0], quick=True)
+    for label in ("Dale SNN + Madam (lr 0.01)", "Control: Dale SNN + LogGridMadam 26, shuffled gradient"):
+        config = next(t.config for t in sweep.tasks if t.label == label)
+        config = {**config, "train": {**config["train"], "epochs": 1, "batches_per_epoch": 3, "eval_trials": 16},
+                  "analysis": {**config["analysis"], "figures": False}}
+        execute(config, tmp_path / "runs", progress=False)
+        rec = gain.retrace(config, 3, 3, str(tmp_path / "runs"))
+        assert rec["trace_check"] == 0.0, label
+        assert gain.retrace(config, 3, 3, str(tmp_path / "elsewhere"))["trace_check"] is None

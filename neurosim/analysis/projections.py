@@ -14,11 +14,14 @@ by size ``|w|``. Analysis is per part; :func:`parts` with ``pool=True`` puts the
 :func:`pool` turns one part into the sizes a fit takes (on a common grid when the part's
 pieces share one), :func:`pairs` finds the synapse pairs that share pre- and postsynaptic
 cell (Bartol et al. 2015), :func:`input_totals` gives the summed size each postsynaptic
-unit receives per part (the E/I balance of a Dale layer).
+unit receives per part (the E/I balance of a Dale layer), and :func:`population_share`
+how much of a recurrent matrix (of sizes, changes or gradients) lies in its four
+population means.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +30,7 @@ import numpy as np
 
 from neurosim.lns import LogGrid
 
-__all__ = ["Piece", "Pooled", "choose", "input_totals", "pairs", "parts", "pool"]
+__all__ = ["Piece", "Pooled", "choose", "input_totals", "pairs", "parts", "pool", "population_share"]
 
 
 @dataclass
@@ -205,3 +208,35 @@ def input_totals(snap: Any, projections: Sequence[str] | None = None) -> dict[st
             entry["at_highest_level"] = float(np.mean(lv == p.grid.levels - 1))
         out[label] = entry
     return out
+
+
+def population_share(matrix: Any, n_exc: int, n_exc_pre: int | None = None) -> float:
+    """The share of a ``(post, pre)`` matrix's squared norm that lies in its population means.
+
+    Postsynaptic units ``0 .. n_exc - 1`` and presynaptic units ``0 .. n_exc_pre - 1``
+    (default ``n_exc``) are excitatory, the rest inhibitory. Each of the four blocks
+    (E->E, E->I, I->E, I->I) is replaced by its mean, the block's coupling in a
+    mean-field (Wilson-Cowan) description, and the share is
+    ``sum over blocks of n_block * mean_block**2``, over ``sum(matrix**2)``. It is 1
+    when every entry of a block is the same; for entries with no common part it is about
+    4 / ``matrix.size``. Of a recurrent gradient, it says how much of the learning signal
+    asks for a change of the populations' gains rather than of the network's structure.
+    ``nan`` for an all-zero matrix.
+
+    >>> population_share(np.ones((4, 4)), 2)
+    1.0
+    >>> population_share(np.array([[1., -1, 2, 0], [-1, 1, -2, 0], [3, 3, 1, 0], [-3, -3, 0, -1]]), 2)
+    0.0
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.ndim != 2:
+        raise ValueError(f"matrix: must be 2-D (post, pre), got shape {m.shape}")
+    n_pre = n_exc if n_exc_pre is None else n_exc_pre
+    for name, n, size in (("n_exc", n_exc, m.shape[0]), ("n_exc_pre", n_pre, m.shape[1])):
+        if not 0 <= n <= size:
+            raise ValueError(f"{name}: must be in [0, {size}] for a matrix of shape {m.shape}, got {n}")
+    total = float(np.sum(m * m))
+    if total == 0.0:
+        return math.nan
+    blocks = (m[r, c] for r in (slice(0, n_exc), slice(n_exc, None)) for c in (slice(0, n_pre), slice(n_pre, None)))
+    return float(sum(b.size * b.mean() ** 2 for b in blocks if b.size) / total)

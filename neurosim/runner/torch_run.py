@@ -272,7 +272,10 @@ class _StopFlag:
             signal.signal(signal.SIGINT, self._old)
 
 
-def _batches(setup: Setup, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+def training_batches(setup: Setup, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+    """The training batches of ``epoch``, in order: the same for every run of the same seed
+    (cognitive tasks: drawn from ``[seed, 3, epoch, batch]``; data sets: a permutation
+    drawn from ``(seed, 2, epoch)``)."""
     cfg, seed = setup.config, setup.config["seed"]
     bs = cfg["train"]["batch_size"]
     if setup.data is not None:
@@ -344,6 +347,31 @@ def _shuffle_gradients(setup: Setup, epoch: int, b: int) -> None:
                 flat = p.grad.reshape(-1)
                 perm = torch.randperm(flat.numel(), generator=g).to(flat.device)
                 p.grad.copy_(flat[perm].reshape(p.grad.shape))
+
+
+def train_step(setup: Setup, batch: tuple[torch.Tensor, ...], epoch: int, b: int, *,
+               inspect: Callable[[nn.Module], None] | None = None) -> torch.Tensor:
+    """One optimizer step on ``batch``, the ``b``-th of ``epoch``; returns the (detached) loss.
+
+    The gradient is computed, then clipped (``train.clip_grad_norm``), then, in the
+    shuffled-gradient control (``rule.shuffle_gradient``), permuted across each
+    parameter's synapses with a generator seeded from ``(seed, epoch, b)``, and the
+    optimizer steps. ``inspect(model)``, if given, sees the model's gradient as the
+    loss gave it: before clipping and shuffling.
+    """
+    cfg = setup.config
+    setup.optimizer.zero_grad(set_to_none=True)
+    loss = _loss(setup, batch)
+    loss.backward()
+    if inspect is not None:
+        inspect(setup.model)
+    clip = cfg["train"].get("clip_grad_norm")
+    if clip is not None:
+        _clip_gradients(setup.model, clip)
+    if cfg["rule"].get("shuffle_gradient", False):
+        _shuffle_gradients(setup, epoch, b)
+    setup.optimizer.step()
+    return loss.detach()
 
 
 @torch.no_grad()
@@ -485,25 +513,16 @@ def train(setup: Setup, rundir: RunDir, *, progress: bool = True, bad_checkpoint
             "n_batches": n_batches, "rows": rows, "step": step,
         })
 
-    shuffle = cfg["rule"].get("shuffle_gradient", False)
-    clip = cfg["train"].get("clip_grad_norm")
     t0 = time.perf_counter()
     bar = tqdm(total=epochs, initial=start_epoch, desc=cfg["name"], disable=not progress, leave=False)
     with _StopFlag() as stop:
         for epoch in range(start_epoch, epochs):
             setup.model.train()
-            for b, batch in enumerate(_batches(setup, epoch)):
+            for b, batch in enumerate(training_batches(setup, epoch)):
                 if epoch == start_epoch and b < start_batch:
                     continue
                 _maybe_die(epoch, b)
-                setup.optimizer.zero_grad(set_to_none=True)
-                loss = _loss(setup, batch)
-                loss.backward()
-                if clip is not None:
-                    _clip_gradients(setup.model, clip)
-                if shuffle:
-                    _shuffle_gradients(setup, epoch, b)
-                setup.optimizer.step()
+                loss = train_step(setup, batch, epoch, b)
                 step += 1
                 if tracer is not None:
                     tracer.record(step)
