@@ -138,21 +138,24 @@ def network_measures(run_path: Path, *, standalone: bool = False, trials: int = 
 
     from neurosim.analysis.spiking import spike_statistics
     from neurosim.brian.srnn_export import input_trains, run_trials
-    from neurosim.runner.torch_run import load_run
+    from neurosim.runner.torch_run import load_run, prepare
     from neurosim.tasks import decision_choices
 
     setup = load_run(run_path)
     model = setup.model.eval()
     u, y, m, info = _test_trials(setup, trials)
-    trains = input_trains(model, u, seed=setup.config["seed"])
+    trains = torch.from_numpy(input_trains(model, u, seed=setup.config["seed"])).float()
     with torch.no_grad():
-        out, spikes = model(torch.from_numpy(u), input_spikes=torch.from_numpy(trains).float(), return_spikes=True)
+        out, spikes = model(torch.from_numpy(u), input_spikes=trains, return_spikes=True)
+        # the same network before training (the run's own initialisation), on the same input spikes
+        _, spikes0 = prepare(setup.config).model.eval()(torch.from_numpy(u), input_spikes=trains, return_spikes=True)
     out, spikes = out.numpy(), spikes.numpy()
     ep = setup.task.epochs[WINDOW[setup.task.name]]
     groups = info.get("signed_coherence", info.get("f1", info["choice"]))
     res: dict[str, Any] = {
         "window": {"epoch": WINDOW[setup.task.name], "start_s": ep[0] * model.dt, "stop_s": ep[1] * model.dt},
-        "stats": spike_statistics(spikes, model.dt, model.populations, window=ep, groups=groups)}
+        "stats": spike_statistics(spikes, model.dt, model.populations, window=ep, groups=groups),
+        "initial_stats": spike_statistics(spikes0.numpy(), model.dt, model.populations, window=ep, groups=groups)}
     torch_choice = decision_choices(out, y, m)
     targets = [("runtime", "numpy")] + ([("standalone", "cpp_standalone")] if standalone else [])
     for name, target in targets:
@@ -220,7 +223,10 @@ def measures_tables(measures: dict[str, list[dict[str, Any]]]) -> list[str]:
     for label, ms in measures.items():
         for pop in ms[0]["stats"]:
             rows.append([label, pop, *(f"{_mean([m['stats'][pop][k] for m in ms]):.3g}"
-                                       for k in ("rate_hz", "cv_isi", "fano"))])
+                                       for k in ("rate_hz", "cv_isi", "fano")),
+                         f"{100 * _mean([m['stats'][pop]['silent'] for m in ms]):.0f}",
+                         *(f"{f * _mean([m['initial_stats'][pop][k] for m in ms]):.3g}"
+                           for f, k in ((1, "rate_hz"), (100, "silent")))])
     brows = []
     for label, ms in measures.items():
         for mode in ("runtime", "standalone"):
@@ -235,8 +241,11 @@ def measures_tables(measures: dict[str, list[dict[str, Any]]]) -> list[str]:
             f"On {first['stats'][next(iter(first['stats']))]['window_s']:g} s windows: the {w['epoch']} epoch "
             f"({w['start_s']:g}-{w['stop_s']:g} s into the trial) of the first {BRIAN_TRIALS} test trials, "
             "mean over seeds. ISI CV over (trial, unit) trains with at least 3 spikes in the window; Fano "
-            "factor over trials of one condition (signed coherence, or f1).", "",
-            table(["condition", "population", "rate (Hz)", "ISI CV", "Fano factor"], rows), "",
+            "factor over trials of one condition (signed coherence, or f1); silent: units with no spike in the "
+            "window on any of the trials. The last two columns are the same network before training (the run's "
+            "own initialisation, the same input spikes).", "",
+            table(["condition", "population", "rate (Hz)", "ISI CV", "Fano factor", "silent (%)",
+                   "rate before training (Hz)", "silent before training (%)"], rows), "",
             "## Brian2 copies", "",
             "Each trained network run in Brian2 on the same test trials with the very same input spikes "
             "replayed (runtime: numpy code generation, every run; standalone: C++, the first seed of the "

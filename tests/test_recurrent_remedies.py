@@ -217,6 +217,11 @@ def test_spike_statistics_of_poisson_and_clock_trains() -> None:
     driven[:10, :20] = 1
     assert spike_statistics(driven, 0.001, {"u": slice(0, 1)}, groups=np.repeat([0, 1], 20))["u"]["fano"] == 0.0
     assert spike_statistics(driven, 0.001, {"u": slice(0, 1)})["u"]["fano"] > 1.0
+    assert st["P"]["silent"] == st["C"]["silent"] == 0.0
+    # two units of four never fire in the window (one of them fires only outside it)
+    s = np.zeros((100, 5, 4), np.int8)
+    s[50, 0, 0] = s[60:, :, 1] = s[10, 2, 2] = 1
+    assert spike_statistics(s, 0.001, {"a": slice(0, 4)}, window=(40, 100))["a"]["silent"] == 0.5
 
 
 def test_spike_statistics_refuse_bad_input() -> None:

@@ -93,11 +93,13 @@ def test_snn_tasks_quick(tmp_path: Path) -> None:
         assert len(ms) == 1, label
         stats = ms[0]["stats"]
         assert set(stats) == {"E_adaptive", "E", "I"} and all(s["rate_hz"] >= 0 for s in stats.values())
+        assert set(ms[0]["initial_stats"]) == set(stats)
+        assert all(0.0 <= s["silent"] <= 1.0 for s in [*stats.values(), *ms[0]["initial_stats"].values()])
         # the Brian2 copy is the same network: a broken export would not agree on 95 % of decisions
         assert ms[0]["runtime"]["decision_agreement"] >= 0.95, label
     readme = (tmp_path / "out" / "README.md").read_text()
     assert "## perceptual_decision_making" in readme and "Brian2 copies" in readme
-    assert "E/I balance of the recurrent input" in readme
+    assert "E/I balance of the recurrent input" in readme and "silent before training (%)" in readme
     parts = res["balance"]["Dale SNN + Madam (lr 0.01)"][0]["final"]
     assert set(parts) == {f"recurrent ({a}->{b})" for a in "EI" for b in "EI"}
     assert all(p["summed_size"] > 0 for p in parts.values())

@@ -13,7 +13,10 @@ window of steps ``[start, stop)``:
   window over its mean (1 for a Poisson process), for units whose mean count is
   above 0, within each group of trials of one condition (``groups``, e.g. the
   signed coherence, so that stimulus differences do not count as variability),
-  averaged over units and groups with at least two trials.
+  averaged over units and groups with at least two trials;
+* **silent**: the fraction of the population's units that fire no spike in the
+  window on any trial. A surrogate gradient reaches a unit only near its
+  threshold, so a unit that never gets there is out of training too.
 
 Cortical neurons fire irregularly: ISI CVs near 1 and Fano factors of about 1
 to 1.5 in awake animals (Softky & Koch 1993; Churchland et al. 2010, Nat
@@ -81,7 +84,7 @@ def spike_statistics(spikes: Any, dt: float, populations: Mapping[str, slice], *
 
     Returns
     -------
-    ``{population: {"rate_hz", "cv_isi", "fano", "trains_for_cv", "window_s"}}``.
+    ``{population: {"rate_hz", "cv_isi", "fano", "silent", "trains_for_cv", "window_s"}}``.
     """
     s = np.asarray(spikes)
     if s.ndim != 3:
@@ -107,5 +110,5 @@ def spike_statistics(spikes: Any, dt: float, populations: Mapping[str, slice], *
         counts = p.sum(0)  # (trials, units)
         cv, n_cv = _cv_isi(p, min_spikes)
         out[name] = {"rate_hz": float(counts.mean() / duration), "cv_isi": cv, "fano": _fano(counts, g),
-                     "trains_for_cv": n_cv, "window_s": duration}
+                     "silent": float(np.mean(counts.sum(0) == 0)), "trains_for_cv": n_cv, "window_s": duration}
     return out
