@@ -171,27 +171,36 @@ def _job(args: tuple[dict[str, Any], int, int, str | None, str]) -> str:
     return cache
 
 
+def _running(values: list[float], n: int = 10) -> np.ndarray:
+    """Running mean over the last ``n`` steps (fewer at the start), NaNs left out."""
+    v = np.asarray(values, dtype=np.float64)
+    return np.array([np.nanmean(v[max(0, i - n + 1):i + 1]) if np.isfinite(v[max(0, i - n + 1):i + 1]).any()
+                     else np.nan for i in range(len(v))])
+
+
 def figure(records: dict[str, list[dict[str, Any]]], path: Path) -> None:
-    """E rate and population share against the step, one colour per condition, one line per seed."""
+    """E rate, population share and consecutive-gradient cosine against the step; a colour per condition,
+    a line per seed (share and cosine: running means over 10 steps)."""
     from neurosim.analysis.plots import plt, save_and_close
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8))
     for i, (label, recs) in enumerate(records.items()):
-        colour = f"C{i}"
         for j, rec in enumerate(recs):
-            kw = {"color": colour, "lw": 1.0, "alpha": 0.8, "label": label if j == 0 else None}
+            kw = {"color": f"C{i}", "lw": 1.0, "alpha": 0.8, "label": label if j == 0 else None}
+            steps = np.arange(1, len(rec["share"]) + 1)
             axes[0].plot(rec["rate_step"], rec["E_hz"], **kw)
-            axes[1].plot(np.arange(1, len(rec["share"]) + 1), rec["share"], **kw)
-            axes[2].plot(np.arange(1, len(rec["ee_mean"]) + 1), rec["ee_mean"], **kw)
+            axes[1].plot(steps, _running(rec["share"]), **kw)
+            axes[2].plot(steps, _running(rec["cosine"]), **kw)
     axes[0].set(xlabel="optimizer step", ylabel="E rate, held-out trials (Hz)", title="Excitatory rate")
-    axes[1].set(xlabel="optimizer step", ylabel="population share", title="Recurrent gradient in its population means",
-                ylim=(0, 1))
-    axes[2].set(xlabel="optimizer step", ylabel="mean of dL/dW, E->E", title="E->E gain asked for (below 0: more)")
-    axes[2].set_yscale("symlog", linthresh=1e-6)
+    axes[1].set(xlabel="optimizer step", ylabel="population share (running mean, 10 steps)",
+                title="Recurrent gradient in its population means", ylim=(0, 1))
+    axes[2].set(xlabel="optimizer step", ylabel="cosine (running mean, 10 steps)",
+                title="Gradient against the previous step's", ylim=(-1, 1))
+    axes[2].axhline(0, color="0.5", lw=0.8)
     for ax in axes:
         ax.axvspan(0, WINDOW[0], color="0.9", lw=0)
-    axes[0].legend(fontsize="x-small", frameon=False)
-    fig.tight_layout()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize="small", frameon=False)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     save_and_close(fig, path.parent, path.name)
 
 
@@ -255,7 +264,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
              f"**The account {verdict}** by the criterion above: every seed of {' and '.join(SWINGS)} swings its "
              f"gain: {'yes' if swing_all else 'no'}; no seed of {' and '.join(STEADY)} does: "
              f"{'yes' if steady_none else 'no'}.", "",
-             "![E rate, population share and the E->E gradient against the step (shaded: before the window)]"
+             "![E rate, population share and consecutive-gradient cosine against the step (shaded: before the "
+             "window)]"
              "(gain.png)", "",
              (f"Retraced against the runs' own size traces: {len(checks)} of {n_runs} runs found under "
               f"`{args.runs}`; largest size difference of a traced recurrent synapse at step {steps}: "
