@@ -225,8 +225,8 @@ def measures_tables(measures: dict[str, list[dict[str, Any]]]) -> list[str]:
             rows.append([label, pop, *(f"{_mean([m['stats'][pop][k] for m in ms]):.3g}"
                                        for k in ("rate_hz", "cv_isi", "fano")),
                          f"{100 * _mean([m['stats'][pop]['silent'] for m in ms]):.0f}",
-                         *(f"{f * _mean([m['initial_stats'][pop][k] for m in ms]):.3g}"
-                           for f, k in ((1, "rate_hz"), (100, "silent")))])
+                         f"{_mean([m['initial_stats'][pop]['rate_hz'] for m in ms]):.3g}",
+                         f"{100 * _mean([m['initial_stats'][pop]['silent'] for m in ms]):.0f}"])
     brows = []
     for label, ms in measures.items():
         for mode in ("runtime", "standalone"):
