@@ -43,7 +43,7 @@ from typing import Any
 from neurosim.files import write_text
 from neurosim.markdown import table
 from neurosim.runner.aggregate import collect, size_table, summary_table
-from neurosim.runner.study import report_dir, study_parser
+from neurosim.runner.study import load_study, report_dir, study_parser
 from neurosim.runner.sweep import build_sweep, run_sweep
 from neurosim.runner.tune import LRS, best_lr, lr_scan, sensitivity_figure
 
@@ -172,15 +172,10 @@ def describe_rnn_sweep(by_label: dict[str, list[dict[str, Any]]], out: Path
 
 def remedies_section(task: str) -> list[str]:
     """The remedy tables of ``rnn_remedies`` for ``task``, read from its committed summary, if there is one."""
-    import importlib.util
-
     path = Path("results") / "rnn_remedies" / "summary.json"
     if not path.exists():
         return []
-    spec = importlib.util.spec_from_file_location("rnn_remedies", HERE / "rnn_remedies.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    lines = module.report_lines(json.loads(path.read_text()), task)
+    lines = load_study(HERE / "rnn_remedies.py").report_lines(json.loads(path.read_text()), task)
     if not lines:
         return []
     return ["## What holds the Dale RNNs back: remedies one at a time", "",

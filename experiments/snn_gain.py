@@ -51,7 +51,7 @@ import numpy as np
 
 from neurosim.files import write_json, write_text
 from neurosim.markdown import table
-from neurosim.runner.study import report_dir, study_parser
+from neurosim.runner.study import load_study, report_dir, study_parser
 
 HERE = Path(__file__).resolve().parent
 TASK = "perceptual_decision_making"
@@ -67,12 +67,8 @@ STEADY = ("Dale SNN + DaleAdam (tuned)",)
 
 
 def _study() -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("snn_tasks", HERE / "snn_tasks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """``snn_tasks``, whose conditions and sweeps this study retraces."""
+    return load_study(HERE / "snn_tasks.py")
 
 
 def recurrent_gradient(model: Any) -> np.ndarray:

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from neurosim.runner.study import load_study
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _study(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_study(ROOT / "experiments" / f"{name}.py")
 
 
 def _run_quick(name: str, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
@@ -226,3 +222,9 @@ def test_snn_gain_retraces_the_run(tmp_path: Path) -> None:
         rec = gain.retrace(config, 3, 3, str(tmp_path / "runs"))
         assert rec["trace_check"] == 0.0, label
         assert gain.retrace(config, 3, 3, str(tmp_path / "elsewhere"))["trace_check"] is None
+
+
+def test_load_study_names_a_missing_script(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no script at"):
+        load_study(tmp_path / "nothing.py")
+    assert load_study(ROOT / "experiments" / "snn_tasks.py").TASKS["pdm"] == "perceptual_decision_making"

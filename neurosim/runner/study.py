@@ -15,8 +15,11 @@ test run never replaces a committed report::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
+import os
 import sys
+import types
 from pathlib import Path
 
 from neurosim.runner.rundir import STALE_POLICIES
@@ -80,4 +83,20 @@ def report_dir(args: argparse.Namespace, name: str) -> Path:
     return out
 
 
-__all__ = ["RESULTS", "report_dir", "setup_logging", "study_parser"]
+def load_study(path: str | os.PathLike[str]) -> types.ModuleType:
+    """The study script at ``path`` (``experiments/<name>.py``) as a module named ``<name>``.
+
+    For a study that uses another's conditions or report code; study scripts are not a
+    package. The module is registered in ``sys.modules`` (dataclasses look it up there).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"study: no script at {path}")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+__all__ = ["RESULTS", "load_study", "report_dir", "setup_logging", "study_parser"]
