@@ -200,6 +200,13 @@ def figure(records: dict[str, list[dict[str, Any]]], path: Path) -> None:
     save_and_close(fig, path.parent, path.name)
 
 
+def _described(doc: str) -> str:
+    """The module docstring with its constants' values in place of their names, for the report."""
+    for name, value in (("``STEPS``", STEPS), ("``EVERY``", EVERY), ("``WINDOW[0]``", WINDOW[0])):
+        doc = doc.replace(name, str(value))
+    return doc.replace("``", "`")
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = study_parser(__doc__, "snn_gain", quick_help="test size: 2 conditions, 1 seed, 12 steps")
     args = parser.parse_args(argv)
@@ -252,7 +259,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     checks = [c for r in results.values() for c in r["trace_check"] if c is not None]
     n_runs = sum(len(r["trace_check"]) for r in results.values())
     lines = [f"# The recurrent gradient's population share, step by step{' (quick size)' if args.quick else ''}",
-             "", *(p + "\n" for p in __doc__.split("\n\n")[1:5]),
+             "", *(p + "\n" for p in _described(__doc__).split("\n\n")[1:6]),
              f"Task: {TASK}; steps 1-{steps}, measures over steps {window[0]}-{window[1]}; E and I rates every "
              f"{every} steps on {RATE_TRIALS} held-out trials. Seeds are separated by /.", "",
              table(["condition", "lr", "median population share", "E->E sign changes", "E rate range (Hz)",
