@@ -251,3 +251,22 @@ def test_train_step_inspects_the_gradient_before_clipping() -> None:
     after = float(torch.nn.utils.get_total_norm([p.grad for p in setup.model.parameters()]))
     assert not loss.requires_grad and np.isfinite(float(loss))
     assert seen[0] > 1e-3 and after == pytest.approx(1e-6, rel=1e-3)  # inspect saw it as the loss gave it
+
+
+def test_population_share_of_gain_and_of_structure() -> None:
+    from neurosim.analysis.projections import population_share
+
+    rng = np.random.default_rng(0)
+    gain = np.ones((10, 10))
+    gain[:, 8:] = -4.0  # every E->x synapse pushed one way, every I->x the other: all gain
+    assert population_share(gain, 8) == pytest.approx(1.0)
+    noise = rng.standard_normal((200, 200))  # no common part: about 4 / 40000
+    assert population_share(noise, 160) < 4e-3
+    mixed = gain[:10, :10] + rng.standard_normal((10, 10)) * 1e-3
+    assert 0.99 < population_share(mixed, 8) < 1.0
+    assert population_share(np.ones((3, 5)), 2, n_exc_pre=4) == pytest.approx(1.0)  # non-square
+    assert np.isnan(population_share(np.zeros((4, 4)), 2))
+    with pytest.raises(ValueError, match="n_exc"):
+        population_share(gain, 11)
+    with pytest.raises(ValueError, match="2-D"):
+        population_share(np.ones(4), 2)
