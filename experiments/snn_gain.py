@@ -128,16 +128,15 @@ def retrace(config: dict[str, Any], steps: int, every: int, runs: str | None = N
     check = None
     if runs is not None:  # the run's own size traces, if its directory is there: same steps, same sizes?
         from neurosim import traces
+        from neurosim.snapshot import synapse_tensors
 
         path = Path(runs) / run_dirname(config) / "traces.npz"
         if path.exists():
             tr = traces.load(path)
             p = tr.projections["recurrent"]
             at = np.flatnonzero(tr.time == steps)
-            if at.size:
-                mine = model.recurrent.size.detach().abs().float().reshape(-1).numpy()[p.index] if hasattr(
-                    model.recurrent, "size") else model.recurrent.weight.detach().abs().float().reshape(-1).numpy()[
-                    p.index]
+            if at.size:  # the recorder's own tensor: a Dale layer's sizes, else the weights
+                mine = synapse_tensors(model)["recurrent"].detach().abs().float().reshape(-1).numpy()[p.index]
                 check = float(np.abs(mine - p.size[at[0]]).max())
     return {**rec, "trace_check": check}
 

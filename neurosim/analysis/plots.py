@@ -483,7 +483,7 @@ def psychometric_figure(curves: Mapping[str, Sequence[Mapping[str, float]]], pat
     """
 
     def default_panel(label: str) -> int:
-        return 0 if label.startswith("ANN") or "Adam" in label or "SGD" in label else 1
+        return 0 if unconstrained_label(label) or "Adam" in label or "SGD" in label else 1
 
     pick, is_solid = panel or default_panel, solid or unconstrained_label
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, constrained_layout=True)
