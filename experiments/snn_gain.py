@@ -169,8 +169,8 @@ def _job(args: tuple[dict[str, Any], int, int, str | None, str]) -> str:
 def _running(values: list[float], n: int = 10) -> np.ndarray:
     """Running mean over the last ``n`` steps (fewer at the start), NaNs left out."""
     v = np.asarray(values, dtype=np.float64)
-    return np.array([np.nanmean(v[max(0, i - n + 1):i + 1]) if np.isfinite(v[max(0, i - n + 1):i + 1]).any()
-                     else np.nan for i in range(len(v))])
+    windows = [v[max(0, i - n + 1):i + 1] for i in range(len(v))]
+    return np.array([np.nanmean(w) if np.isfinite(w).any() else np.nan for w in windows])
 
 
 def figure(records: dict[str, list[dict[str, Any]]], path: Path) -> None:

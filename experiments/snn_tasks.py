@@ -213,6 +213,11 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(v)) if v else float("nan")
 
 
+def _seed_mean(ms: list[dict[str, Any]], stats: str, pop: str, key: str) -> float:
+    """Mean over seeds of one firing statistic: ``m[stats][pop][key]`` for each seed's measures ``m``."""
+    return _mean([m[stats][pop][key] for m in ms])
+
+
 def measures_tables(measures: dict[str, list[dict[str, Any]]]) -> list[str]:
     """Markdown: firing statistics per condition and population; Brian2 agreement per condition."""
     first = next((ms[0] for ms in measures.values() if ms), None)
@@ -222,11 +227,10 @@ def measures_tables(measures: dict[str, list[dict[str, Any]]]) -> list[str]:
     rows = []
     for label, ms in measures.items():
         for pop in ms[0]["stats"]:
-            rows.append([label, pop, *(f"{_mean([m['stats'][pop][k] for m in ms]):.3g}"
-                                       for k in ("rate_hz", "cv_isi", "fano")),
-                         f"{100 * _mean([m['stats'][pop]['silent'] for m in ms]):.0f}",
-                         f"{_mean([m['initial_stats'][pop]['rate_hz'] for m in ms]):.3g}",
-                         f"{100 * _mean([m['initial_stats'][pop]['silent'] for m in ms]):.0f}"])
+            rows.append([label, pop, *(f"{_seed_mean(ms, 'stats', pop, k):.3g}" for k in ("rate_hz", "cv_isi", "fano")),
+                         f"{100 * _seed_mean(ms, 'stats', pop, 'silent'):.0f}",
+                         f"{_seed_mean(ms, 'initial_stats', pop, 'rate_hz'):.3g}",
+                         f"{100 * _seed_mean(ms, 'initial_stats', pop, 'silent'):.0f}"])
     brows = []
     for label, ms in measures.items():
         for mode in ("runtime", "standalone"):
